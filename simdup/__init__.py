@@ -1,3 +1,44 @@
-"""simdup: near-duplicate detection with weighted 64-bit SimHash."""
+"""simdup: near-duplicate detection with weighted 64-bit SimHash.
+
+>>> import simdup
+>>> a = simdup.simhash("The quick brown fox jumps over the lazy dog")
+>>> b = simdup.simhash("The quick brown fox jumped over the lazy dog")
+>>> simdup.hamming(a, b) <= 10
+True
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from .distance import as_fingerprints, hamming, similarity
+from .hasher import SPEC_VERSION, NotFittedError, SimHasher
+from .tokenize import Document
+
+__all__ = [
+    "SPEC_VERSION",
+    "NotFittedError",
+    "SimHasher",
+    "as_fingerprints",
+    "hamming",
+    "similarity",
+    "simhash",
+]
+
+
+def simhash(doc: Document) -> int:
+    """Fingerprint of one document on the embedded default model.
+
+    Equivalent to ``SimHasher.default().fingerprint(doc)``; see
+    :mod:`simdup.hasher` for the spec.
+    """
+    return _default_hasher().fingerprint(doc)
+
+
+_default: list[SimHasher] = []
+
+
+def _default_hasher() -> SimHasher:
+    if not _default:
+        _default.append(SimHasher.default())
+    return _default[0]

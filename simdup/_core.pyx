@@ -208,6 +208,29 @@ cdef inline Py_ssize_t _decode_utf8(const uint8_t* s, Py_ssize_t i, Py_ssize_t n
     return 1
 
 
+cdef inline bint _is_han(uint32_t cp) noexcept nogil:
+    return ((0x3400 <= cp <= 0x4DBF) or (0x4E00 <= cp <= 0x9FFF) or (0xF900 <= cp <= 0xFAFF)
+            or (0x20000 <= cp <= 0x323AF))
+
+
+def han_count(bytes doc not None):
+    """``(han, visible)``: Han ideographs and non-whitespace code points in UTF-8 ``doc``."""
+    cdef const uint8_t* t = <const uint8_t*>PyBytes_AS_STRING(doc)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(doc), i = 0
+    cdef uint32_t cp
+    cdef int64_t han = 0, visible = 0
+    with nogil:
+        while i < n:
+            if t[i] < 0x80:
+                visible += t[i] > 0x20
+                i += 1
+            else:
+                i += _decode_utf8(t, i, n, &cp)
+                visible += 1
+                han += _is_han(cp)
+    return han, visible
+
+
 # --------------------------------------------------------------------------
 # Term weight table: token hash -> quantised IDF (open addressing)
 # --------------------------------------------------------------------------

@@ -1,0 +1,507 @@
+"""Weighted 64-bit SimHash fingerprints: the :class:`SimHasher` estimator.
+
+Fingerprint spec, version 1
+---------------------------
+1. **Text.** ``bytes`` are decoded as UTF-8 (invalid bytes per
+   ``encoding_errors``, by default replaced by U+FFFD). With ``lowercase``
+   the text goes through ``str.lower()``.
+2. **Words.** A word is a maximal run of characters whose Unicode general
+   category is a letter (L*), number (N*) or mark (M*); everything else
+   separates words. With ``tokenizer="chinese"`` (or ``"auto"`` on a document
+   whose non-whitespace characters are at least 20 % Han ideographs) the text
+   is first segmented by jieba or rjieba and the segment boundaries also
+   separate words. A user tokenizer's tokens are
+   taken verbatim.
+3. **Tokens and hashes.** A word hashes to XXH64 (seed 0) of its UTF-8 bytes.
+   For ``ngram_range=(lo, hi)`` the tokens are the n-grams of consecutive
+   words for every n in lo..hi; an n-gram of n >= 2 words hashes to XXH64
+   (seed 0) of its words' hashes written as n little-endian 8-byte words.
+4. **Weights.** A distinct token t with count tf in the document weighs
+   ``w = floor(f(tf) * idf_q(t) + 0.5)``, an integer, where f(tf) is tf
+   (raw), ``1 + ln(tf)`` (``sublinear_tf``) or 1 (``binary``), and ``idf_q``
+   is the IDF scaled by 2**16 and rounded half up (1.0 for every token when
+   ``use_idf=False``). A token unseen at fit time gets the IDF of a token that
+   was in no document: ``ln(1 + n_docs) + 1`` (``ln(n_docs) + 1`` with
+   ``smooth_idf=False``), the largest IDF the corpus could give.
+5. **Bits.** Bit b of the fingerprint (the bit of value ``2**b``) is 1 where
+   ``sum(w if bit b of hash(t) is 1 else -w)`` over the document's distinct
+   tokens is strictly positive; a tie (sum 0) gives 0.
+
+Integer weights make the sums exact and order-free, so the same input and
+parameters give the same fingerprint in every process and on every platform.
+A document without tokens (empty, only punctuation or emoji) has every sum 0,
+so its fingerprint is 0; ``transform(..., return_n_tokens=True)`` tells such
+documents apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from itertools import islice
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .io import atomic_write_bytes
+from .tokenize import (
+    Preparer,
+    TokenizerSpec,
+    check_encoding_errors,
+    check_tokenizer,
+)
+
+SPEC_VERSION = 1
+"""Version of the fingerprint spec above; bumped whenever any fingerprint could change."""
+
+IDF_SCALE = 1 << 16
+MODEL_FORMAT = "simdup.SimHasher"
+_TF_RAW, _TF_SUBLINEAR, _TF_BINARY = 0, 1, 2
+_CHUNK = 4096  # documents prepared per core call: bounds memory on long streams
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The hasher needs ``fit`` (or :meth:`SimHasher.default`) before use."""
+
+
+class SimHasher:
+    """Weighted 64-bit SimHash of documents, with TF-IDF token weights.
+
+    Follows scikit-learn's estimator conventions: parameters in ``__init__``,
+    :meth:`fit` learns the IDF table, :meth:`transform` returns a ``uint64``
+    array. For a ready-made model use :meth:`SimHasher.default`.
+
+    Parameters
+    ----------
+    tokenizer : {"auto", "words", "chinese"} or callable, default="auto"
+        How text splits into words. "words": runs of Unicode letters, numbers
+        and marks. "chinese": segment with ``segmenter`` first. "auto":
+        "chinese" for documents whose non-whitespace characters are at least
+        20 % Han ideographs, else "words". A
+        callable ``f(text) -> iterable of str`` gives the tokens itself (they
+        are hashed verbatim; a NUL character inside a token splits it).
+    segmenter : {"jieba", "rjieba"}, default="jieba"
+        Chinese word segmenter. "rjieba" (``pip install 'simdup[fast]'``)
+        segments jieba's dictionary about 20 times faster with nearly the same
+        words; fingerprints differ slightly from jieba's.
+    ngram_range : tuple (lo, hi), default=(1, 1)
+        Word n-grams used as tokens, as in scikit-learn: (1, 2) means words
+        and word pairs. ``1 <= lo <= hi <= 16``.
+    lowercase : bool, default=True
+        Lower-case text before tokenizing.
+    use_idf : bool, default=True
+        Weight tokens by inverse document frequency learnt by :meth:`fit`.
+        Without it the hasher needs no fitting.
+    smooth_idf : bool, default=True
+        ``idf = ln((1 + n) / (1 + df)) + 1`` as in scikit-learn; else
+        ``ln(n / df) + 1``.
+    sublinear_tf : bool, default=True
+        Term frequency ``1 + ln(tf)`` instead of raw ``tf``.
+    binary : bool, default=False
+        Term frequency 1 for every token present (overrides ``sublinear_tf``).
+    min_df : int, default=1
+        Tokens in fewer documents than this are left out of the IDF table
+        (they then weigh as unseen tokens).
+    encoding_errors : str, default="replace"
+        How invalid UTF-8 in ``bytes`` documents is handled: "replace" (each
+        bad byte becomes U+FFFD, a word separator), "ignore", or "strict"
+        (raise ``UnicodeDecodeError``, a ``ValueError``).
+
+    Attributes
+    ----------
+    vocabulary_ : ndarray of uint64
+        Hashes of the tokens in the IDF table (sorted).
+    idf_ : ndarray of float64
+        Their IDF, as quantised into the fingerprint (multiples of 2**-16).
+    unseen_idf_ : float
+        IDF of a token not in the table.
+    n_docs_ : int
+        Number of documents the IDF was learnt from.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokenizer: TokenizerSpec = "auto",
+        segmenter: str = "jieba",
+        ngram_range: tuple[int, int] = (1, 1),
+        lowercase: bool = True,
+        use_idf: bool = True,
+        smooth_idf: bool = True,
+        sublinear_tf: bool = True,
+        binary: bool = False,
+        min_df: int = 1,
+        encoding_errors: str = "replace",
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.segmenter = segmenter
+        self.ngram_range = ngram_range
+        self.lowercase = lowercase
+        self.use_idf = use_idf
+        self.smooth_idf = smooth_idf
+        self.sublinear_tf = sublinear_tf
+        self.binary = binary
+        self.min_df = min_df
+        self.encoding_errors = encoding_errors
+
+    # -- scikit-learn estimator protocol ------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this hasher, as scikit-learn's ``get_params``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> SimHasher:
+        """Set parameters, as scikit-learn's ``set_params``. Refit after changing them."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for SimHasher; valid: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
+        return f"SimHasher({', '.join(changed)})"
+
+    def _check_params(self) -> tuple[int, int]:
+        check_tokenizer(self.tokenizer, self.segmenter)
+        check_encoding_errors(self.encoding_errors)
+        ngram = self.ngram_range
+        if (
+            not isinstance(ngram, (tuple, list))
+            or len(ngram) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in ngram)
+            or not 1 <= ngram[0] <= ngram[1] <= 16
+        ):
+            raise ValueError(f"ngram_range must be (lo, hi) with 1 <= lo <= hi <= 16, got {ngram!r}")
+        if not isinstance(self.min_df, int) or isinstance(self.min_df, bool) or self.min_df < 1:
+            raise ValueError(f"min_df must be an int >= 1, got {self.min_df!r}")
+        return int(ngram[0]), int(ngram[1])
+
+    def _preparer(self) -> Preparer:
+        return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors)
+
+    def _tf_mode(self) -> int:
+        if self.binary:
+            return _TF_BINARY
+        return _TF_SUBLINEAR if self.sublinear_tf else _TF_RAW
+
+    # -- fitting -------------------------------------------------------------------
+
+    def fit(self, docs: Iterable[str | bytes], y: object = None) -> SimHasher:
+        """Learn the IDF table from ``docs`` (with scikit-learn's ``TfidfTransformer``).
+
+        Parameters
+        ----------
+        docs : iterable of str or bytes
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        lo, hi = self._check_params()
+        prepare = self._preparer()
+        prepared = [prepare(doc) for doc in _documents(docs)]
+        if not self.use_idf:
+            self._set_idf(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE, len(prepared))
+            return self
+        if not prepared:
+            raise ValueError("fit needs at least one document")
+        indptr, terms = _core.doc_terms(prepared, lo, hi, prepare.delimited)
+        vocabulary, columns = np.unique(terms, return_inverse=True)
+        n_docs = len(prepared)
+        if len(vocabulary):
+            idf = _sklearn_idf(indptr, columns, len(vocabulary), self.smooth_idf)
+            df = np.bincount(columns, minlength=len(vocabulary))
+            keep = df >= self.min_df
+            vocabulary, idf = vocabulary[keep], idf[keep]
+        else:
+            idf = np.empty(0)
+        unseen = np.log(1 + n_docs) + 1 if self.smooth_idf else np.log(n_docs) + 1
+        self._set_idf(vocabulary, _quantize(idf), int(_quantize(np.array([unseen]))[0]), n_docs)
+        return self
+
+    def _set_idf(self, vocabulary: np.ndarray, idf_q: np.ndarray, unseen_q: int, n_docs: int) -> None:
+        vocabulary = np.ascontiguousarray(vocabulary, dtype=np.uint64)
+        idf_q = np.ascontiguousarray(idf_q, dtype=np.uint32)
+        self._weights = _core.TermWeights(vocabulary, idf_q, unseen_q)
+        self._vocabulary, self._idf_q, self._unseen_q = vocabulary, idf_q, unseen_q
+        self.n_docs_ = int(n_docs)
+
+    @property
+    def vocabulary_(self) -> npt.NDArray[np.uint64]:
+        return self._fitted()._vocabulary
+
+    @property
+    def idf_(self) -> npt.NDArray[np.float64]:
+        return self._fitted()._idf_q / IDF_SCALE
+
+    @property
+    def unseen_idf_(self) -> float:
+        return self._fitted()._unseen_q / IDF_SCALE
+
+    def _fitted(self) -> SimHasher:
+        if "_weights" not in self.__dict__:
+            raise NotFittedError(
+                "this SimHasher is not fitted: call fit(docs) first, use SimHasher.default(), "
+                "or pass use_idf=False"
+            )
+        return self
+
+    def _term_weights(self) -> _core.TermWeights:
+        if not self.use_idf:
+            return _UNIFORM_WEIGHTS
+        return self._fitted()._weights
+
+    # -- fingerprints ----------------------------------------------------------------
+
+    def transform(
+        self, docs: Iterable[str | bytes], return_n_tokens: bool = False
+    ) -> npt.NDArray[np.uint64] | tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """Fingerprint each document.
+
+        Parameters
+        ----------
+        docs : iterable of str or bytes
+            Any iterable, consumed once; a generator is read in chunks.
+        return_n_tokens : bool, default=False
+            Also return each document's token count (0 for a document whose
+            fingerprint is 0 because it has no tokens).
+
+        Returns
+        -------
+        fingerprints : ndarray of uint64, shape (n_docs,)
+        n_tokens : ndarray of int64, shape (n_docs,)
+            Only with ``return_n_tokens=True``.
+        """
+        lo, hi = self._check_params()
+        weights = self._term_weights()
+        prepare = self._preparer()
+        tf_mode = self._tf_mode()
+        fps_parts, tok_parts = [], []
+        for chunk in _chunks(_documents(docs), _CHUNK):
+            prepared = [prepare(doc) for doc in chunk]
+            fps = np.empty(len(prepared), dtype=np.uint64)
+            n_tokens = np.empty(len(prepared), dtype=np.int64)
+            _core.fingerprint_batch(prepared, weights, lo, hi, tf_mode, prepare.delimited, fps, n_tokens)
+            fps_parts.append(fps)
+            tok_parts.append(n_tokens)
+        fps = np.concatenate(fps_parts) if fps_parts else np.empty(0, np.uint64)
+        if return_n_tokens:
+            return fps, (np.concatenate(tok_parts) if tok_parts else np.empty(0, np.int64))
+        return fps
+
+    def fit_transform(self, docs: Iterable[str | bytes], y: object = None) -> npt.NDArray[np.uint64]:
+        """Fit on ``docs`` and fingerprint them (``docs`` is read twice: pass a sequence)."""
+        docs = list(_documents(docs))
+        return self.fit(docs).transform(docs)  # type: ignore[return-value]
+
+    def fingerprint(self, doc: str | bytes) -> int:
+        """Fingerprint of one document, as a Python int in ``[0, 2**64)``."""
+        if not isinstance(doc, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
+        return int(self.transform([doc])[0])  # type: ignore[index]
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` (an ``.npz`` archive, written atomically).
+
+        The file holds plain arrays and JSON, never pickled objects: ``format``,
+        ``spec_version``, ``simdup_version``, ``params`` (JSON), ``vocabulary``
+        (uint64), ``idf_q`` (uint32, IDF x 2**16), ``unseen_idf_q`` and
+        ``n_docs``. A hasher with a callable tokenizer saves its name only;
+        pass the callable again to :meth:`load`.
+        """
+        from . import __version__
+
+        self._check_params()
+        if self.use_idf:
+            self._fitted()
+        params = self.get_params()
+        if callable(params["tokenizer"]):
+            params["tokenizer"] = {"callable": getattr(self.tokenizer, "__qualname__", repr(self.tokenizer))}
+        params["ngram_range"] = list(params["ngram_range"])
+        fitted = "_weights" in self.__dict__
+        arrays = {
+            "format": np.array(MODEL_FORMAT),
+            "spec_version": np.array(SPEC_VERSION, dtype=np.int64),
+            "simdup_version": np.array(__version__),
+            "params": np.array(json.dumps(params, sort_keys=True)),
+            "vocabulary": self._vocabulary if fitted else np.empty(0, np.uint64),
+            "idf_q": self._idf_q if fitted else np.empty(0, np.uint32),
+            "unseen_idf_q": np.array(self._unseen_q if fitted else IDF_SCALE, dtype=np.uint32),
+            "n_docs": np.array(self.n_docs_ if fitted else 0, dtype=np.int64),
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, tokenizer: TokenizerSpec | None = None) -> SimHasher:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+        tokenizer : callable, optional
+            Required when the model was saved with a callable tokenizer.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a simdup model, is corrupted, or uses a newer
+            fingerprint spec than this simdup implements.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # zipfile, zlib and numpy each raise their own kinds
+            raise ValueError(f"{os.fspath(path)}: not a readable simdup model ({exc})") from None
+        return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray], source: str, tokenizer: TokenizerSpec | None) -> SimHasher:
+        required = ("format", "spec_version", "params", "vocabulary", "idf_q", "unseen_idf_q", "n_docs")
+        missing = [key for key in required if key not in arrays]
+        if missing or str(arrays["format"]) != MODEL_FORMAT:
+            raise ValueError(f"{source}: not a simdup model file (missing {missing or 'format tag'})")
+        spec = int(arrays["spec_version"])
+        if spec != SPEC_VERSION:
+            raise ValueError(
+                f"{source}: model uses fingerprint spec v{spec}; this simdup implements v{SPEC_VERSION}"
+            )
+        vocabulary, idf_q = arrays["vocabulary"], arrays["idf_q"]
+        if (
+            vocabulary.dtype != np.uint64
+            or idf_q.dtype != np.uint32
+            or vocabulary.shape != idf_q.shape
+            or vocabulary.ndim != 1
+            or (len(idf_q) and int(idf_q.min()) < 1)
+            or int(arrays["unseen_idf_q"]) < 1
+        ):
+            raise ValueError(f"{source}: corrupted simdup model (bad vocabulary or idf arrays)")
+        try:
+            params = json.loads(str(arrays["params"]))
+            params["ngram_range"] = tuple(params["ngram_range"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{source}: corrupted simdup model (bad params)") from None
+        if isinstance(params.get("tokenizer"), dict):
+            if tokenizer is None or not callable(tokenizer):
+                raise ValueError(
+                    f"{source}: model was saved with tokenizer {params['tokenizer']['callable']!r}; "
+                    "pass it again: SimHasher.load(path, tokenizer=...)"
+                )
+            params["tokenizer"] = tokenizer
+        elif tokenizer is not None:
+            params["tokenizer"] = tokenizer
+        try:
+            hasher = cls(**params)
+            hasher._check_params()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: corrupted simdup model ({exc})") from None
+        hasher._set_idf(vocabulary, idf_q, int(arrays["unseen_idf_q"]), int(arrays["n_docs"]))
+        return hasher
+
+    # -- the embedded default ------------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> SimHasher:
+        """A ready-fitted hasher: words, sublinear TF, IDF from real corpora.
+
+        English (and other space-delimited) IDF comes from Reuters-21578
+        (``simdup/data/README.md``); Chinese IDF is jieba's own table
+        (``jieba/analyse/idf.txt``), used where Reuters has no entry. Chinese
+        documents are segmented with jieba. Each call returns a new hasher
+        sharing the same read-only table.
+        """
+        template = _default_template()
+        hasher = cls(**template.get_params())
+        hasher.__dict__.update(
+            {k: template.__dict__[k] for k in ("_weights", "_vocabulary", "_idf_q", "_unseen_q", "n_docs_")}
+        )
+        return hasher
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+_UNIFORM_WEIGHTS = _core.TermWeights(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE)
+_default_lock = threading.Lock()
+_default_cache: list[SimHasher] = []
+
+
+def _documents(docs: object) -> Iterator[object]:
+    if isinstance(docs, (str, bytes, bytearray)):
+        raise TypeError(
+            "expected an iterable of documents, got a single document; "
+            "use fingerprint(doc) or wrap it in a list"
+        )
+    try:
+        return iter(docs)  # type: ignore[call-overload,no-any-return]
+    except TypeError:
+        raise TypeError(f"expected an iterable of documents, got {type(docs).__name__}") from None
+
+
+def _chunks(items: Iterator[object], size: int) -> Iterator[list[object]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _quantize(idf: np.ndarray) -> np.ndarray:
+    # Round half up to multiples of 2**-16; at least 1 so no token weighs zero.
+    return np.maximum(np.floor(np.asarray(idf, dtype=np.float64) * IDF_SCALE + 0.5), 1).astype(np.uint32)
+
+
+def _sklearn_idf(indptr: np.ndarray, columns: np.ndarray, n_terms: int, smooth_idf: bool) -> np.ndarray:
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = csr_matrix(
+        (np.ones(len(columns), dtype=np.float64), columns, indptr), shape=(len(indptr) - 1, n_terms)
+    )
+    return TfidfTransformer(smooth_idf=smooth_idf).fit(counts).idf_
+
+
+def _default_template() -> SimHasher:
+    with _default_lock:
+        if not _default_cache:
+            with resources.as_file(resources.files("simdup") / "data" / "default_en.npz") as path:
+                hasher = SimHasher.load(path)
+            _merge_jieba_idf(hasher)
+            _default_cache.append(hasher)
+        return _default_cache[0]
+
+
+def _merge_jieba_idf(hasher: SimHasher) -> None:
+    """Add jieba's Chinese IDF table under the hasher's own entries."""
+    idf_file = resources.files("jieba") / "analyse" / "idf.txt"
+    words, values = [], []
+    for line in idf_file.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.rpartition(" ")
+        if word:
+            words.append(word.lower().encode("utf-8"))
+            values.append(float(value))
+    terms = _core.hash_strings(words)
+    # Keep the first entry of each hash; the model's own entries win over jieba's.
+    terms, first = np.unique(terms, return_index=True)
+    idf_q = _quantize(np.array(values)[first])
+    new = ~np.isin(terms, hasher._vocabulary)
+    vocabulary = np.concatenate([hasher._vocabulary, terms[new]])
+    idf_q = np.concatenate([hasher._idf_q, idf_q[new]])
+    order = np.argsort(vocabulary)
+    hasher._set_idf(vocabulary[order], idf_q[order], hasher._unseen_q, hasher.n_docs_)

@@ -1,0 +1,146 @@
+"""Turn a document into the UTF-8 text the compiled tokenizer reads.
+
+The core splits text into words itself (runs of Unicode letters, numbers and
+marks). What this module decides is the text it sees: bytes are decoded,
+text is lower-cased, and Chinese text is first segmented into words (jieba
+or rjieba) whose boundaries become spaces. A user tokenizer's tokens are
+joined with NUL bytes and hashed verbatim.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Union
+
+from . import _core
+
+Document = Union[str, bytes]
+TokenizerSpec = Union[str, Callable[[str], Iterable[str]]]
+
+TOKENIZERS = ("auto", "words", "chinese")
+SEGMENTERS = ("jieba", "rjieba")
+
+# "auto" segments a document as Chinese when at least this share of its
+# non-whitespace characters are Han ideographs (CJK Unified Ideographs, extensions
+# A-H, compatibility block). A few stray ideographs (a quoted name, binary junk
+# decoded as text) do not send a document through the slower segmenter.
+CHINESE_MIN_HAN_SHARE = 0.2
+
+
+def to_text(doc: object, encoding_errors: str = "replace") -> str:
+    """Return ``doc`` as ``str``, decoding bytes as UTF-8.
+
+    Raises
+    ------
+    TypeError
+        If ``doc`` is neither ``str`` nor a bytes-like object.
+    UnicodeDecodeError
+        (a ``ValueError``) for invalid UTF-8 when ``encoding_errors="strict"``.
+    """
+    if isinstance(doc, str):
+        return doc
+    if isinstance(doc, (bytes, bytearray, memoryview)):
+        return bytes(doc).decode("utf-8", encoding_errors)
+    raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
+
+
+def is_chinese(utf8: bytes) -> bool:
+    """True if Han ideographs are at least ``CHINESE_MIN_HAN_SHARE`` of the visible characters."""
+    han, visible = _core.han_count(utf8)
+    return han > 0 and han >= CHINESE_MIN_HAN_SHARE * visible
+
+
+@lru_cache(maxsize=None)
+def get_segmenter(name: str) -> Callable[[str], Iterable[str]]:
+    """The word segmenter called ``name`` ("jieba" or "rjieba")."""
+    if name == "jieba":
+        import jieba
+
+        return jieba.cut
+    if name == "rjieba":
+        try:
+            import rjieba
+        except ImportError:
+            raise ImportError(
+                "segmenter='rjieba' needs the rjieba package: pip install 'simdup[fast]'"
+            ) from None
+        return rjieba.cut
+    raise ValueError(f"segmenter must be one of {SEGMENTERS}, got {name!r}")
+
+
+def check_tokenizer(tokenizer: object, segmenter: object) -> None:
+    """Raise ``ValueError`` unless the tokenizer settings are valid."""
+    if not callable(tokenizer) and tokenizer not in TOKENIZERS:
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS} or a callable, got {tokenizer!r}")
+    if segmenter not in SEGMENTERS:
+        raise ValueError(f"segmenter must be one of {SEGMENTERS}, got {segmenter!r}")
+
+
+def check_encoding_errors(encoding_errors: object) -> None:
+    """Raise ``ValueError`` unless ``encoding_errors`` names a codec error handler."""
+    try:
+        codecs.lookup_error(encoding_errors)  # type: ignore[arg-type]
+    except (LookupError, TypeError):
+        raise ValueError(
+            f"encoding_errors must name a codec error handler such as 'replace' or 'strict', "
+            f"got {encoding_errors!r}"
+        ) from None
+
+
+class Preparer:
+    """Callable turning one document into the UTF-8 bytes the core tokenizes.
+
+    Parameters
+    ----------
+    tokenizer : {"auto", "words", "chinese"} or callable
+        "words": the core's word rule on the whole text. "chinese": segment
+        with ``segmenter`` first. "auto": "chinese" for documents whose
+        visible characters are at least 20 % Han ideographs, "words" otherwise. A callable maps the (lower-cased)
+        text to its tokens, which are then hashed verbatim.
+    segmenter : {"jieba", "rjieba"}
+    lowercase : bool
+    encoding_errors : str
+        Error handler for decoding bytes as UTF-8.
+    """
+
+    def __init__(
+        self,
+        tokenizer: TokenizerSpec = "auto",
+        segmenter: str = "jieba",
+        lowercase: bool = True,
+        encoding_errors: str = "replace",
+    ) -> None:
+        check_tokenizer(tokenizer, segmenter)
+        check_encoding_errors(encoding_errors)
+        self.tokenizer = tokenizer
+        self.segmenter = segmenter
+        self.lowercase = lowercase
+        self.encoding_errors = encoding_errors
+
+    @property
+    def delimited(self) -> bool:
+        """True when the prepared text is NUL-joined tokens rather than running text."""
+        return callable(self.tokenizer)
+
+    def __call__(self, doc: object) -> bytes:
+        text = to_text(doc, self.encoding_errors)
+        if self.lowercase:
+            text = text.lower()
+        tokenizer = self.tokenizer
+        if callable(tokenizer):
+            return _join_tokens(tokenizer(text))
+        # surrogatepass: a lone surrogate (possible in a Python str) becomes bytes
+        # the core reads as a non-word character instead of an encoding error.
+        utf8 = text.encode("utf-8", "surrogatepass")
+        if tokenizer == "chinese" or (tokenizer == "auto" and not text.isascii() and is_chinese(utf8)):
+            utf8 = " ".join(get_segmenter(self.segmenter)(text)).encode("utf-8", "surrogatepass")
+        return utf8
+
+
+def _join_tokens(tokens: Iterable[str]) -> bytes:
+    try:
+        return "\x00".join(tokens).encode("utf-8", "surrogatepass")
+    except TypeError:
+        raise TypeError("a tokenizer callable must return an iterable of str") from None

@@ -1,0 +1,28 @@
+import gzip
+import json
+import os
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reuters-sample.jsonl.gz"
+
+
+def shared_records(name: str, limit: int) -> list[dict]:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"shared corpus {path} is absent (tests read ../shared/data beside the repo)")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in islice(f, limit)]
+
+
+@pytest.fixture(scope="session")
+def reuters_texts() -> list[str]:
+    return [r["text"] for r in shared_records("reuters21578.jsonl.gz", 1500) if r["text"].strip()]
+
+
+@pytest.fixture(scope="session")
+def fudan_texts() -> list[str]:
+    return [r["text"] for r in shared_records("fudan_zh.jsonl.gz", 60) if r["text"].strip()]

@@ -1,0 +1,132 @@
+"""The compiled kernels against the pure-Python reference (tests/reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference as ref
+from simdup import SimHasher, _core
+
+# Characters that exercise the word rule: ASCII, Latin accents, combining marks,
+# Cyrillic, Arabic with harakat, Hebrew, Devanagari, CJK, emoji, digits of other
+# scripts, controls, a lone surrogate, separators and punctuation.
+ALPHABET = list(
+    "abcXYZ019 \t\n.,;:!?'\"-_/\\()"
+    "éÉßøÅ\u0301\u0308ñ"
+    "кошКА"
+    "كَتَبَ"
+    "שלום"
+    "हिन्दी"
+    "中文字測試"
+    "😀🇫🇷"
+    "٣३"
+    "\x00\x01\x7f\u200b\ufeff\ud800"
+    "İΣς"
+)
+texts = st.text(alphabet=st.sampled_from(ALPHABET), max_size=80) | st.text(max_size=40)
+ngram_ranges = st.tuples(st.integers(1, 4), st.integers(0, 3)).map(lambda t: (t[0], t[0] + t[1]))
+
+
+@given(st.binary(max_size=200), st.integers(0, 2**64 - 1))
+def test_xxh64_matches_xxhash_package(data: bytes, seed: int) -> None:
+    assert _core.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
+
+
+def test_word_chars_follow_unicode_categories() -> None:
+    for cp in list(range(0, 0x3000)) + [0x4E00, 0x1F600, 0x20000, 0xE0100, 0xE0001, 0x10FFFF]:
+        ch = chr(cp)
+        assert _core.is_word_char(ch) == ref.is_word_char(ch), hex(cp)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(-(2**40), 2**40)), max_size=30))
+def test_simhash_weighted_matches_reference(features: list[tuple[int, int]]) -> None:
+    hashes = np.array([h for h, _ in features], dtype=np.uint64)
+    weights = np.array([w for _, w in features], dtype=np.int64)
+    assert _core.simhash_weighted(hashes, weights) == ref.simhash_weighted(features)
+
+
+def test_simhash_weighted_tie_gives_zero_bit() -> None:
+    # Two equal-weight features that disagree on every bit: every sum is 0.
+    h = np.array([0x00FF00FF00FF00FF, 0xFF00FF00FF00FF00], dtype=np.uint64)
+    assert _core.simhash_weighted(h, np.array([5, 5], dtype=np.int64)) == 0
+    assert _core.simhash_weighted(h, np.array([5, 4], dtype=np.int64)) == 0x00FF00FF00FF00FF
+
+
+def _hasher_with_table(table: dict[int, int], unseen: int, **params: object) -> SimHasher:
+    hasher = SimHasher(**params)  # type: ignore[arg-type]
+    terms = np.array(sorted(table), dtype=np.uint64)
+    hasher._set_idf(terms, np.array([table[int(t)] for t in terms], dtype=np.uint32), unseen, 1)
+    return hasher
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(texts, min_size=1, max_size=4),
+    ngram_ranges,
+    st.sampled_from([ref.TF_RAW, ref.TF_SUBLINEAR, ref.TF_BINARY]),
+    st.booleans(),
+    st.integers(1, 2**20),
+    st.data(),
+)
+def test_fingerprint_matches_reference(docs, ngram_range, tf_mode, lowercase, unseen, data) -> None:
+    # IDF entries for some of the documents' own tokens, so lookups hit and miss.
+    tokens = sorted({h for d in docs for h in ref.token_hashes(ref.words(d.lower() if lowercase else d), ngram_range)})
+    chosen = data.draw(st.lists(st.sampled_from(tokens), unique=True) if tokens else st.just([]))
+    table = {h: data.draw(st.integers(1, 2**22)) for h in chosen}
+    params = dict(
+        tokenizer="words", ngram_range=ngram_range, lowercase=lowercase,
+        sublinear_tf=tf_mode == ref.TF_SUBLINEAR, binary=tf_mode == ref.TF_BINARY,
+    )
+    fps, n_tokens = _hasher_with_table(table, unseen, **params).transform(docs, return_n_tokens=True)
+    for doc, fp, n in zip(docs, fps, n_tokens):
+        assert (int(fp), int(n)) == ref.fingerprint(doc, table, unseen, ngram_range, tf_mode, lowercase)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=6), max_size=12), min_size=1, max_size=3), ngram_ranges)
+def test_callable_tokenizer_hashes_tokens_verbatim(token_lists, ngram_range) -> None:
+    docs = ["\x1f".join(tokens) for tokens in token_lists]
+    def split(text: str) -> list[str]:
+        return text.split("\x1f")
+    hasher = SimHasher(tokenizer=split, use_idf=False, ngram_range=ngram_range, lowercase=False)
+    for doc, fp in zip(docs, hasher.transform(docs)):
+        assert int(fp) == ref.fingerprint(doc, {}, 1 << 16, ngram_range, lowercase=False, tokenizer=split)[0]
+
+
+def _table(hasher: SimHasher) -> dict[int, int]:
+    return dict(zip(hasher.vocabulary_.tolist(), hasher._idf_q.tolist()))
+
+
+def test_default_model_matches_reference_on_reuters(reuters_texts: list[str]) -> None:
+    hasher = SimHasher.default()
+    docs = reuters_texts[:300]
+    table = _table(hasher)
+    for doc, fp in zip(docs, hasher.transform(docs)):
+        assert int(fp) == ref.fingerprint(doc, table, hasher._unseen_q)[0]
+
+
+def test_default_model_matches_reference_on_chinese(fudan_texts: list[str]) -> None:
+    import jieba
+
+    hasher = SimHasher.default()
+    docs = fudan_texts[:20]
+    table = _table(hasher)
+    for doc, fp in zip(docs, hasher.transform(docs)):
+        assert int(fp) == ref.fingerprint(doc, table, hasher._unseen_q, segment=jieba.cut)[0]
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 3), (2, 2)])
+@pytest.mark.parametrize("smooth", [True, False])
+def test_fit_idf_matches_reference(reuters_texts: list[str], ngram_range, smooth: bool) -> None:
+    docs = reuters_texts[:200]
+    hasher = SimHasher(tokenizer="words", ngram_range=ngram_range, smooth_idf=smooth).fit(docs)
+    table, unseen = ref.idf_table([ref.token_hashes(ref.words(d.lower()), ngram_range) for d in docs], smooth)
+    assert sorted(table) == hasher.vocabulary_.tolist()
+    got = _table(hasher)
+    # numpy's and libm's log may differ in the last bit: allow one quantum.
+    assert max(abs(got[h] - q) for h, q in table.items()) <= 1
+    assert abs(hasher._unseen_q - unseen) <= 1
