@@ -8,10 +8,13 @@ written out in ``simdup/hasher.py`` and mirrored by ``tests/reference.py``.
 """
 
 from libc.math cimport floor, log
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport (
+    PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
+)
 
 import threading
 import unicodedata
@@ -37,6 +40,11 @@ cdef extern from *:
     #endif
         return v;
     }
+    #if defined(__GNUC__)
+    #define sd_prefetch(p) __builtin_prefetch(p)
+    #else
+    #define sd_prefetch(p) ((void)0)
+    #endif
     static inline void sd_write64(uint8_t* p, uint64_t v) {
     #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
         v = __builtin_bswap64(v);
@@ -47,6 +55,12 @@ cdef extern from *:
     uint64_t sd_read64(const uint8_t* p) nogil
     uint32_t sd_read32(const uint8_t* p) nogil
     void sd_write64(uint8_t* p, uint64_t v) nogil
+    void sd_prefetch(const void* p) nogil
+
+cdef extern from "Python.h":
+    # A macro over the str's own buffer: safe without the GIL while we hold a reference.
+    Py_UCS4 _read_cp "PyUnicode_READ"(int kind, const void* data, Py_ssize_t index) nogil
+    bint PyUnicode_IS_ASCII(object text)
 
 
 # --------------------------------------------------------------------------
@@ -213,22 +227,90 @@ cdef inline bint _is_han(uint32_t cp) noexcept nogil:
             or (0x20000 <= cp <= 0x323AF))
 
 
-def han_count(bytes doc not None):
-    """``(han, visible)``: Han ideographs and non-whitespace code points in UTF-8 ``doc``."""
-    cdef const uint8_t* t = <const uint8_t*>PyBytes_AS_STRING(doc)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(doc), i = 0
+def han_count(str text not None):
+    """``(han, visible)``: Han ideographs, and characters above U+0020, in ``text``."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
     cdef uint32_t cp
     cdef int64_t han = 0, visible = 0
     with nogil:
-        while i < n:
-            if t[i] < 0x80:
-                visible += t[i] > 0x20
-                i += 1
-            else:
-                i += _decode_utf8(t, i, n, &cp)
-                visible += 1
-                han += _is_han(cp)
+        for i in range(n):
+            cp = _read_cp(kind, data, i)
+            visible += cp > 0x20
+            han += _is_han(cp)
     return han, visible
+
+
+cdef inline Py_ssize_t _put_utf8(uint8_t* out, uint32_t cp) noexcept nogil:
+    # Surrogates are written as 3 bytes, as Python's "surrogatepass" does.
+    if cp < 0x80:
+        out[0] = <uint8_t>cp
+        return 1
+    if cp < 0x800:
+        out[0] = <uint8_t>(0xC0 | (cp >> 6))
+        out[1] = <uint8_t>(0x80 | (cp & 0x3F))
+        return 2
+    if cp < 0x10000:
+        out[0] = <uint8_t>(0xE0 | (cp >> 12))
+        out[1] = <uint8_t>(0x80 | ((cp >> 6) & 0x3F))
+        out[2] = <uint8_t>(0x80 | (cp & 0x3F))
+        return 3
+    out[0] = <uint8_t>(0xF0 | (cp >> 18))
+    out[1] = <uint8_t>(0x80 | ((cp >> 12) & 0x3F))
+    out[2] = <uint8_t>(0x80 | ((cp >> 6) & 0x3F))
+    out[3] = <uint8_t>(0x80 | (cp & 0x3F))
+    return 4
+
+
+cdef Py_ssize_t _put_str(uint8_t* out, str text) noexcept:
+    """UTF-8 of ``text`` into ``out`` (room for 4 bytes a character); returns the length."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, pos = 0
+    cdef const uint8_t* d1
+    cdef const uint16_t* d2
+    cdef const uint32_t* d4
+    # One loop per storage width: Chinese segments are mostly 2-byte kind.
+    if kind == PyUnicode_1BYTE_KIND:
+        d1 = <const uint8_t*>data
+        if PyUnicode_IS_ASCII(text):
+            memcpy(out, d1, n)
+            return n
+        for i in range(n):
+            pos += _put_utf8(out + pos, d1[i])
+    elif kind == PyUnicode_2BYTE_KIND:
+        d2 = <const uint16_t*>data
+        for i in range(n):
+            pos += _put_utf8(out + pos, d2[i])
+    else:
+        d4 = <const uint32_t*>data
+        for i in range(n):
+            pos += _put_utf8(out + pos, d4[i])
+    return pos
+
+
+def join_segments(list segments not None):
+    """``" ".join(segments).encode("utf-8", "surrogatepass")`` without the temporaries."""
+    cdef Py_ssize_t n_seg = len(segments), i, size = 0, pos = 0
+    cdef object seg
+    for i in range(n_seg):
+        seg = segments[i]
+        if type(seg) is not str:
+            raise TypeError(f"segment {i}: expected str, got {type(seg).__name__}")
+        size += 4 * PyUnicode_GET_LENGTH(seg) + 1
+    cdef uint8_t* buf = <uint8_t*>malloc(size + 1)
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n_seg):
+            if i:
+                buf[pos] = 0x20
+                pos += 1
+            pos += _put_str(buf + pos, <str>segments[i])
+        return PyBytes_FromStringAndSize(<char*>buf, pos)
+    finally:
+        free(buf)
 
 
 # --------------------------------------------------------------------------
@@ -238,6 +320,11 @@ def han_count(bytes doc not None):
 cdef inline uint64_t _slot(uint64_t h) noexcept nogil:
     # Token hashes are already well mixed; fold the high half in for user-made keys.
     return h ^ (h >> 32)
+
+
+cdef struct WeightSlot:
+    uint64_t key
+    uint32_t weight  # 0 marks an empty slot
 
 
 cdef class TermWeights:
@@ -253,8 +340,7 @@ cdef class TermWeights:
         Weight of a term not in the table (at least 1).
     """
 
-    cdef uint64_t* keys
-    cdef uint32_t* vals  # 0 marks an empty slot
+    cdef WeightSlot* slots  # key and weight side by side: one cache line a probe
     cdef uint64_t mask
     cdef readonly uint32_t default_weight
     cdef readonly Py_ssize_t size
@@ -267,11 +353,10 @@ cdef class TermWeights:
             raise ValueError("terms and weights differ in length")
         if default_weight < 1:
             raise ValueError("default_weight must be at least 1")
-        while cap < <uint64_t>(2 * n):
+        while 3 * cap < <uint64_t>(4 * n):  # load factor at most 3/4
             cap <<= 1
-        self.keys = <uint64_t*>calloc(cap, sizeof(uint64_t))
-        self.vals = <uint32_t*>calloc(cap, sizeof(uint32_t))
-        if self.keys == NULL or self.vals == NULL:
+        self.slots = <WeightSlot*>calloc(cap, sizeof(WeightSlot))
+        if self.slots == NULL:
             raise MemoryError()
         self.mask = cap - 1
         self.default_weight = default_weight
@@ -281,16 +366,15 @@ cdef class TermWeights:
                     with gil:
                         raise ValueError("weights must be at least 1")
                 j = _slot(terms[i]) & self.mask
-                while self.vals[j] != 0 and self.keys[j] != terms[i]:
+                while self.slots[j].weight != 0 and self.slots[j].key != terms[i]:
                     j = (j + 1) & self.mask
-                if self.vals[j] == 0:
+                if self.slots[j].weight == 0:
                     self.size += 1
-                self.keys[j] = terms[i]
-                self.vals[j] = weights[i]
+                self.slots[j].key = terms[i]
+                self.slots[j].weight = weights[i]
 
     def __dealloc__(self):
-        free(self.keys)
-        free(self.vals)
+        free(self.slots)
 
     def __len__(self):
         return self.size
@@ -299,11 +383,14 @@ cdef class TermWeights:
         """Weight of ``term`` (the default weight when absent)."""
         return self._get(term)
 
+    cdef inline void _prefetch(self, uint64_t h) noexcept nogil:
+        sd_prefetch(&self.slots[_slot(h) & self.mask])
+
     cdef inline uint32_t _get(self, uint64_t h) noexcept nogil:
         cdef uint64_t j = _slot(h) & self.mask
-        while self.vals[j] != 0:
-            if self.keys[j] == h:
-                return self.vals[j]
+        while self.slots[j].weight != 0:
+            if self.slots[j].key == h:
+                return self.slots[j].weight
             j = (j + 1) & self.mask
         return self.default_weight
 
@@ -492,6 +579,9 @@ cdef uint64_t _fingerprint(Scratch* s, const uint8_t* t, Py_ssize_t n, bint deli
         ones[b] = 0
     _scratch_reset(s)
     _scan(s, t, n, delimited)
+    # The weight table is large; ask for every slot first so the cache misses overlap.
+    for k in range(s.used):
+        weights._prefetch(s.keys[s.order[k]])
     for k in range(s.used):
         j = s.order[k]
         tokens += s.counts[j]

@@ -46,9 +46,9 @@ def to_text(doc: object, encoding_errors: str = "replace") -> str:
     raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
 
 
-def is_chinese(utf8: bytes) -> bool:
+def is_chinese(text: str) -> bool:
     """True if Han ideographs are at least ``CHINESE_MIN_HAN_SHARE`` of the visible characters."""
-    han, visible = _core.han_count(utf8)
+    han, visible = _core.han_count(text)
     return han > 0 and han >= CHINESE_MIN_HAN_SHARE * visible
 
 
@@ -131,12 +131,13 @@ class Preparer:
         tokenizer = self.tokenizer
         if callable(tokenizer):
             return _join_tokens(tokenizer(text))
+        if tokenizer == "chinese" or (tokenizer == "auto" and not text.isascii() and is_chinese(text)):
+            # Segment boundaries become spaces: = " ".join(...).encode(), done in C.
+            segments = get_segmenter(self.segmenter)(text)
+            return _core.join_segments(segments if type(segments) is list else list(segments))
         # surrogatepass: a lone surrogate (possible in a Python str) becomes bytes
         # the core reads as a non-word character instead of an encoding error.
-        utf8 = text.encode("utf-8", "surrogatepass")
-        if tokenizer == "chinese" or (tokenizer == "auto" and not text.isascii() and is_chinese(utf8)):
-            utf8 = " ".join(get_segmenter(self.segmenter)(text)).encode("utf-8", "surrogatepass")
-        return utf8
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _join_tokens(tokens: Iterable[str]) -> bytes:

@@ -130,3 +130,16 @@ def test_fit_idf_matches_reference(reuters_texts: list[str], ngram_range, smooth
     # numpy's and libm's log may differ in the last bit: allow one quantum.
     assert max(abs(got[h] - q) for h, q in table.items()) <= 1
     assert abs(hasher._unseen_q - unseen) <= 1
+
+
+@given(st.lists(texts, max_size=8))
+def test_join_segments_equals_python_join_and_encode(segments: list[str]) -> None:
+    assert _core.join_segments(segments) == " ".join(segments).encode("utf-8", "surrogatepass")
+
+
+@given(texts)
+def test_han_count_matches_python(text: str) -> None:
+    import re
+
+    han = len(re.findall("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af]", text))
+    assert _core.han_count(text) == (han, sum(ord(c) > 0x20 for c in text))

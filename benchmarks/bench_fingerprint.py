@@ -1,0 +1,143 @@
+"""Fingerprinting speed: simdup against the `simhash` package, side by side.
+
+Fingerprints the same real documents with every system in one run, one
+thread, text in memory in, fingerprints out, and prints documents/s, MB/s
+(UTF-8 bytes of the input) and the ratio to `simhash.Simhash` on its default
+features. Also measures how far rjieba's fingerprints are from jieba's.
+
+    python benchmarks/bench_fingerprint.py            # full corpora
+    python benchmarks/bench_fingerprint.py --tiny     # smoke run, a few documents
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+import simdup
+from simdup import SimHasher
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load(name: str, limit: int | None) -> list[str]:
+    with gzip.open(DATA / name, "rt", encoding="utf-8") as f:
+        texts = (json.loads(line)["text"] for line in f)
+        return list(islice((t for t in texts if t.strip()), limit))
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Best wall time of ``repeat`` runs, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def row(name: str, docs: Sequence[str], seconds: float, baseline: float | None) -> dict[str, object]:
+    mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
+    ratio = baseline / (seconds / len(docs)) if baseline else None
+    print(
+        f"  {name:<44} {len(docs) / seconds:>10,.0f} docs/s {mb / seconds:>8.2f} MB/s"
+        + (f" {ratio:>8.1f}x" if ratio else "")
+    )
+    return {"system": name, "docs": len(docs), "seconds": seconds, "docs_per_s": len(docs) / seconds,
+            "mb_per_s": mb / seconds, "x_simhash_default": ratio}
+
+
+def peer_simhash() -> tuple[Callable[[str], int], Callable[[str], int]] | None:
+    try:
+        from simhash import Simhash
+    except ImportError:
+        print("  (simhash not installed: pip install 'simdup[bench]'; peer skipped)")
+        return None
+    return (lambda d: Simhash(d).value), (lambda d: Simhash(d.split()).value)
+
+
+def bench_corpus(
+    title: str, docs: list[str], systems: list[tuple[str, Callable[[], object], int]], peer_docs: list[str]
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """Time the peer on ``peer_docs`` and each ``(name, run, repeat)`` system on ``docs``.
+
+    Returns the table rows and each simdup system's output.
+    """
+    mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
+    print(f"\n{title}: {len(docs)} documents, {mb:.1f} MB")
+    rows = []
+    peer = peer_simhash()
+    baseline = None
+    if peer is not None:
+        default, words = peer
+        seconds, _ = timed(lambda: [default(d) for d in peer_docs], 1)
+        baseline = seconds / len(peer_docs)
+        rows.append(row("simhash.Simhash (default features)", peer_docs, seconds, baseline))
+        seconds, _ = timed(lambda: [words(d) for d in peer_docs], 1)
+        rows.append(row("simhash.Simhash (word tokens)", peer_docs, seconds, baseline))
+    outputs = {}
+    for name, run, repeat in systems:
+        seconds, outputs[name] = timed(run, repeat)
+        rows.append(row(name, docs, seconds, baseline))
+    return rows, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="a few documents: a smoke run")
+    parser.add_argument("--peer-limit", type=int, default=3000,
+                        help="documents given to the slow pure-Python peer (default 3000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each simdup system; best is kept")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    if not DATA.exists():
+        print(f"no data at {DATA}: the benchmark reads ../shared/data beside the repo", file=sys.stderr)
+        return 2
+    limit = 40 if args.tiny else None
+    repeat = 1 if args.tiny else args.repeat
+    peer_limit = 20 if args.tiny else args.peer_limit
+
+    english = load("reuters21578.jsonl.gz", limit)
+    fitted = SimHasher().fit(english)
+    bigrams = SimHasher(ngram_range=(1, 2)).fit(english)
+    default = SimHasher.default()
+    rows, _ = bench_corpus("English (Reuters-21578)", english, [
+        ("simdup SimHasher fitted TF-IDF, words", lambda: fitted.transform(english), repeat),
+        ("simdup SimHasher.default()", lambda: default.transform(english), repeat),
+        ("simdup fitted TF-IDF, words + 2-grams", lambda: bigrams.transform(english), repeat),
+    ], english[:peer_limit])
+
+    chinese = load("fudan_zh.jsonl.gz", 60 if args.tiny else None)
+    default.fingerprint("预热")  # loads jieba's dictionary outside the timing
+    # plain jieba segments ~1.4 MB/s: one run is enough
+    systems = [("simdup default, jieba", lambda: default.transform(chinese), 1)]
+    try:
+        fast = SimHasher.default().set_params(segmenter="rjieba")
+        fast.fingerprint("预热")
+        systems.append(("simdup default, rjieba", lambda: fast.transform(chinese), repeat))
+    except ImportError as exc:
+        fast = None
+        print(f"  ({exc}; rjieba rows skipped)")
+    chinese_rows, outputs = bench_corpus("Chinese (Fudan)", chinese, systems, chinese[: max(peer_limit // 3, 10)])
+    rows += chinese_rows
+    if fast is not None:
+        d = simdup.hamming(outputs["simdup default, jieba"], outputs["simdup default, rjieba"])
+        print(f"  rjieba vs jieba fingerprints: identical {np.mean(d == 0):.1%}, mean distance {d.mean():.2f} bits, "
+              f"median {np.median(d):.0f}, 99th percentile {np.percentile(d, 99):.0f}, max {d.max()}")
+        rows.append({"system": "rjieba vs jieba", "identical": float(np.mean(d == 0)), "mean_bits": float(d.mean()),
+                     "p99_bits": float(np.percentile(d, 99)), "max_bits": int(d.max())})
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
