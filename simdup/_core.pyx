@@ -9,7 +9,7 @@ written out in ``simdup/hasher.py`` and mirrored by ``tests/reference.py``.
 
 from libc.math cimport floor, log
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport (
@@ -760,3 +760,6 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
             _accumulate(ones, &total, hashes[i], weights[i])
         fp = _sign_bits(ones, total)
     return fp
+
+
+include "_dedup.pxi"

@@ -1,0 +1,326 @@
+"""Batch near-duplicate detection: all-pairs self-join, clusters, verification.
+
+The self-join follows the batch mode of Manku, Jain and Das Sarma (WWW 2007):
+the 64 bits are cut into ``b`` blocks; two fingerprints within ``k`` bits
+differ in at most ``k`` blocks, so they agree exactly on at least ``b - k``.
+Each table keys the fingerprints on one choice of ``b - k`` blocks, sorts them
+once, and compares all pairs inside each run of equal keys. A pair is
+reported by the first table that holds it, so each pair appears once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
+from typing import Any, NamedTuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .distance import as_fingerprints
+from .hasher import SimHasher
+
+MAX_K = 10
+KeepRule = Union[str, Callable[[int], Any]]
+
+
+class Pairs(NamedTuple):
+    """Near-duplicate pairs: parallel arrays with ``i < j``."""
+
+    i: npt.NDArray[np.int64]
+    j: npt.NDArray[np.int64]
+    distance: npt.NDArray[np.uint8]
+
+
+def check_k(k: object, max_k: int = MAX_K) -> int:
+    """Return ``k`` as an int, or raise if it is not an int in ``[0, max_k]``."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    if not 0 <= k <= max_k:
+        raise ValueError(f"k must be in [0, {max_k}], got {k}")
+    return int(k)
+
+
+def join_masks(k: int, n: int) -> npt.NDArray[np.uint64]:
+    """Table keys (bit masks) for a self-join of ``n`` fingerprints at distance ``k``.
+
+    Tries ``b`` = k+1 .. k+6 blocks and keeps the design with the fewest
+    estimated operations: per table, a radix sort (11-bit digits) plus the
+    pair comparisons inside runs of equal keys (uniform fingerprints).
+    """
+    k = check_k(k)
+    if k == 0:
+        return np.array([2**64 - 1], dtype=np.uint64)
+    best: tuple[float, int] | None = None
+    for blocks in range(k + 1, min(k + 7, 64) + 1):
+        tables = comb(blocks, k)
+        if tables > 2000:
+            break
+        key_bits = 64 * (blocks - k) // blocks
+        per_run = max(n / 2.0**key_bits, 1.0)
+        cost = tables * n * (-(-key_bits // 11) + per_run / 2)
+        if best is None or cost < best[0]:
+            best = (cost, blocks)
+    assert best is not None
+    blocks = best[1]
+    edges = [round(64 * b / blocks) for b in range(blocks + 1)]
+    block_masks = [((1 << (hi - lo)) - 1) << lo for lo, hi in zip(edges, edges[1:])]
+    masks = [sum(chosen) for chosen in combinations(block_masks, blocks - k)]
+    return np.array(masks, dtype=np.uint64)
+
+
+def find_duplicates(fingerprints: object, k: int = 3) -> Pairs:
+    """Every pair of fingerprints within ``k`` bits, each pair once.
+
+    Parameters
+    ----------
+    fingerprints : array-like of uint64, shape (n,)
+    k : int, default=3
+        Largest Hamming distance reported, 0 to 10.
+
+    Returns
+    -------
+    Pairs
+        ``(i, j, distance)`` arrays with ``i < j``, sorted by ``(i, j)``.
+        Identical fingerprints are pairs too; a group of ``m`` identical
+        fingerprints gives ``m * (m - 1) / 2`` pairs.
+    """
+    fps = np.ascontiguousarray(as_fingerprints(fingerprints))
+    if fps.ndim != 1:
+        raise ValueError(f"fingerprints must be one-dimensional, got shape {fps.shape}")
+    k = check_k(k)
+    i, j, d = _core.self_join(fps, join_masks(k, len(fps)), k)
+    order = np.lexsort((j, i))
+    return Pairs(i[order], j[order], d[order])
+
+
+def clusters(n: int, i: npt.ArrayLike, j: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Connected components of ``n`` documents linked by pairs ``(i, j)``.
+
+    Returns each document's cluster label: the index of the cluster's first
+    document (a document in no pair is its own cluster).
+    """
+    return _core.connected_components(
+        int(n), np.ascontiguousarray(i, dtype=np.int64), np.ascontiguousarray(j, dtype=np.int64)
+    )
+
+
+def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
+                lengths: Sequence[int] | None = None) -> npt.NDArray[np.int64]:
+    """Index of the document each cluster keeps, for every document.
+
+    Parameters
+    ----------
+    labels : int64 array
+        Cluster labels from :func:`clusters`.
+    keep : "first", "longest" or callable
+        "first" keeps the earliest document. "longest" keeps the longest
+        (``lengths``), the earliest among equals. A callable ``key(index)``
+        keeps the document with the smallest key, the earliest among equals.
+    """
+    n = len(labels)
+    index = np.arange(n)
+    if keep == "first":
+        return labels.copy()
+    if keep == "longest":
+        if lengths is None:
+            raise ValueError('keep="longest" needs the documents\' lengths')
+        rank = -np.asarray(lengths, dtype=np.int64)
+    elif callable(keep):
+        keys = [keep(int(x)) for x in index]
+        rank = np.empty(n, dtype=np.int64)
+        rank[sorted(range(n), key=keys.__getitem__)] = index
+    else:
+        raise ValueError(f'keep must be "first", "longest" or a callable, got {keep!r}')
+    order = np.lexsort((index, rank, labels))
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    winner = dict(zip(sorted_labels[starts].tolist(), order[starts].tolist()))
+    return np.array([winner[label] for label in labels.tolist()], dtype=np.int64) if n else labels.copy()
+
+
+@dataclass
+class DedupResult:
+    """Outcome of :func:`dedup`.
+
+    Attributes
+    ----------
+    fingerprints : uint64 array
+    n_tokens : int64 array
+        Tokens per document; token-less documents (0) are never duplicates.
+    labels : int64 array
+        Cluster of each document: the index of the cluster's first document.
+    representative : int64 array
+        Index of the document kept for each document's cluster.
+    keep : bool array
+        True for the documents to keep (one per cluster).
+    distance : int32 array
+        Hamming distance of each document's fingerprint to its representative's.
+    pairs : Pairs
+        The near-duplicate links found (after verification): within a group
+        of identical fingerprints each document is paired with the group's
+        first; between groups, their first documents are paired.
+    jaccard : float64 array or None
+        Shingle Jaccard similarity of each pair when verification ran.
+    timings : dict
+        Seconds spent per phase.
+    """
+
+    fingerprints: npt.NDArray[np.uint64]
+    n_tokens: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.int64]
+    representative: npt.NDArray[np.int64]
+    keep: npt.NDArray[np.bool_]
+    distance: npt.NDArray[np.int32]
+    pairs: Pairs
+    jaccard: npt.NDArray[np.float64] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts and timings: documents, duplicates removed, clusters, sizes, speed."""
+        n = len(self.labels)
+        sizes = np.bincount(self.labels, minlength=n) if n else np.zeros(0, np.int64)
+        seconds = sum(self.timings.values())
+        return {
+            "documents": n,
+            "kept": int(self.keep.sum()),
+            "duplicates_removed": int(n - self.keep.sum()),
+            "clusters": int((sizes > 1).sum()),
+            "largest_cluster": int(sizes.max()) if n else 0,
+            "token_less_documents": int((self.n_tokens == 0).sum()),
+            "pairs": len(self.pairs.i),
+            "seconds": round(seconds, 4),
+            "documents_per_second": round(n / seconds, 1) if seconds > 0 else None,
+            "timings": {phase: round(s, 4) for phase, s in self.timings.items()},
+        }
+
+
+def dedup(
+    docs: Iterable[str | bytes],
+    k: int = 3,
+    *,
+    hasher: SimHasher | None = None,
+    keep: KeepRule = "first",
+    verify: float | None = None,
+    shingle_size: int = 3,
+) -> DedupResult:
+    """Find near-duplicate documents and choose one document to keep per cluster.
+
+    Parameters
+    ----------
+    docs : iterable of str or bytes
+    k : int, default=3
+        Documents whose fingerprints differ in at most ``k`` bits are linked.
+    hasher : SimHasher, optional
+        Fitted hasher. By default a ``SimHasher()`` is fitted on ``docs``.
+    keep : "first", "longest" or callable, default="first"
+        Which document of a cluster is kept (see :func:`choose_kept`).
+    verify : float, optional
+        Keep only links whose documents' word ``shingle_size``-gram sets have
+        Jaccard similarity of at least ``verify`` (a document with fewer words
+        uses its words). Lets a wider ``k`` find more without false links.
+    shingle_size : int, default=3
+
+    Returns
+    -------
+    DedupResult
+    """
+    k = check_k(k)
+    if verify is not None and not 0.0 <= verify <= 1.0:
+        raise ValueError(f"verify must be a Jaccard threshold in [0, 1], got {verify!r}")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    docs = docs if isinstance(docs, list) else list(docs)
+    if hasher is None:
+        hasher = SimHasher().fit(docs)
+        timings["fit"] = time.perf_counter() - start
+        start = time.perf_counter()
+    fps, n_tokens = hasher.transform(docs, return_n_tokens=True)  # type: ignore[misc]
+    timings["fingerprint"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    pairs = _links(fps, n_tokens, k)
+    timings["join"] = time.perf_counter() - start
+
+    jaccard = None
+    if verify is not None and len(pairs.i):
+        start = time.perf_counter()
+        jaccard = shingle_jaccard(hasher, docs, pairs.i, pairs.j, shingle_size)
+        ok = jaccard >= verify
+        pairs, jaccard = Pairs(pairs.i[ok], pairs.j[ok], pairs.distance[ok]), jaccard[ok]
+        timings["verify"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    labels = clusters(len(fps), pairs.i, pairs.j)
+    lengths = [len(d) for d in docs] if keep == "longest" else None
+    representative = choose_kept(labels, keep, lengths)
+    distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
+    timings["cluster"] = time.perf_counter() - start
+    return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
+                       distance, pairs, jaccard, timings)
+
+
+def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int) -> Pairs:
+    """Near-duplicate links, joining each distinct fingerprint once.
+
+    Identical fingerprints are linked to their group's first document (a star,
+    not all m*(m-1)/2 pairs); distinct fingerprints within ``k`` are linked
+    through their groups' first documents. Token-less documents are left out.
+    """
+    candidates = np.flatnonzero(n_tokens > 0)
+    unique, first, inverse = np.unique(fps[candidates], return_index=True, return_inverse=True)
+    first_doc = candidates[first]
+    members = candidates[first_doc[inverse] != candidates]
+    star_i, star_j = first_doc[inverse][first_doc[inverse] != candidates], members
+    ui, uj, ud = _core.self_join(unique, join_masks(k, len(unique)), k) if len(unique) else (
+        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint8))
+    gi, gj = first_doc[ui], first_doc[uj]
+    i = np.concatenate([star_i, np.minimum(gi, gj)])
+    j = np.concatenate([star_j, np.maximum(gi, gj)])
+    d = np.concatenate([np.zeros(len(star_i), np.uint8), ud])
+    order = np.lexsort((j, i))
+    return Pairs(i[order], j[order], d[order])
+
+
+def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,
+                    shingle_size: int = 3) -> npt.NDArray[np.float64]:
+    """Exact Jaccard similarity of word ``shingle_size``-gram sets for pairs ``(i, j)``.
+
+    Only the documents named in a pair are shingled. A document with fewer
+    than ``shingle_size`` words is represented by its words.
+    """
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    if not 1 <= shingle_size <= 16:
+        raise ValueError(f"shingle_size must be in [1, 16], got {shingle_size}")
+    needed = np.unique(np.concatenate([i, j]))
+    row = np.full(len(docs), -1, dtype=np.int64)
+    row[needed] = np.arange(len(needed))
+    prepare = hasher._preparer()
+    prepared = [prepare(docs[x]) for x in needed.tolist()]
+    indptr, terms = _core.doc_terms(prepared, shingle_size, shingle_size, prepare.delimited)
+    if shingle_size > 1:
+        short = np.flatnonzero(np.diff(indptr) == 0)
+        if len(short):
+            indptr, terms = _replace_rows(indptr, terms, short,
+                                          _core.doc_terms([prepared[s] for s in short], 1, 1, prepare.delimited))
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    terms = terms[np.lexsort((terms, rows))]
+    return _core.jaccard_pairs(indptr, np.ascontiguousarray(terms), row[i], row[j])
+
+
+def _replace_rows(indptr: np.ndarray, terms: np.ndarray, rows: np.ndarray,
+                  replacement: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(indptr, terms)`` with the listed (empty) rows replaced."""
+    new_ptr, new_terms = replacement
+    counts = np.diff(indptr)
+    counts[rows] = np.diff(new_ptr)
+    parts = np.split(terms, indptr[1:-1])
+    for r, s in enumerate(rows.tolist()):
+        parts[s] = new_terms[new_ptr[r]:new_ptr[r + 1]]
+    return np.r_[0, np.cumsum(counts)].astype(np.int64), np.concatenate(parts) if parts else terms
