@@ -11,15 +11,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .dedup import DedupResult, Pairs, dedup, find_duplicates
 from .distance import as_fingerprints, hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
 from .tokenize import Document
 
 __all__ = [
     "SPEC_VERSION",
+    "DedupResult",
     "NotFittedError",
+    "Pairs",
     "SimHasher",
     "as_fingerprints",
+    "dedup",
+    "find_duplicates",
     "hamming",
     "similarity",
     "simhash",

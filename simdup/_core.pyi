@@ -42,7 +42,7 @@ def join_segments(segments: list[str]) -> bytes: ...
 # --- batch dedup kernels ---
 
 def self_join(
-    fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int
+    fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
 def connected_components(
     n: int, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]

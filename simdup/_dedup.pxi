@@ -112,13 +112,17 @@ cdef int _radix_sort(uint64_t* keys, int64_t* idx, uint64_t* keys_tmp, int64_t* 
     return 0
 
 
-def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not None, int k):
+def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not None, int k,
+              Py_ssize_t start=0):
     """Every pair (i < j) of rows with ``popcount(fps[i] ^ fps[j]) <= k``, each once.
 
     ``masks`` are the tables' key bits: rows equal under a mask form a prefix
     run that is compared all-pairs. The caller guarantees that every pair
     within ``k`` bits agrees on at least one mask (pigeonhole); a pair is
     emitted only by the first table in which it agrees, so none repeats.
+
+    Only tables ``start`` onwards are scanned (earlier masks still decide
+    which table owns a pair): a caller may run one table a call.
 
     Returns ``(i, j, d)``: int64, int64 and uint8 arrays, ordered by table
     then key.
@@ -133,6 +137,8 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
     cdef PairBuffer pairs
     if not 0 <= k <= 64:
         raise ValueError(f"k must be in [0, 64], got {k}")
+    if not 0 <= start <= n_tables:
+        raise ValueError(f"start must be in [0, {n_tables}], got {start}")
     for t in range(n_tables):
         if masks[t] == 0:
             raise ValueError("a table mask must have at least one bit")
@@ -150,7 +156,7 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
         if keys == NULL or keys_tmp == NULL or idx == NULL or idx_tmp == NULL:
             raise MemoryError()
         with nogil:
-            for t in range(n_tables):
+            for t in range(start, n_tables):
                 n_runs = _mask_runs(masks[t], starts, widths)
                 bits = sd_popcount64(masks[t])
                 for a in range(n):

@@ -8,17 +8,22 @@ usage error, 1 for unreadable or malformed data.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from .dedup import MAX_K, DedupResult, dedup
 from .distance import hamming
 from .hasher import SimHasher
-from .io import CorpusError, is_jsonl, read_jsonl
+from .io import Corpus, CorpusError, atomic_output, format_of, is_jsonl, open_corpus, read_jsonl
 
 
 class CliError(Exception):
@@ -46,10 +51,18 @@ def _documents(paths: Sequence[str], text_field: str, id_field: str) -> Iterator
                 raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _progress(iterable: Iterator, args: argparse.Namespace, unit: str = "doc") -> Iterator:
-    # A bar only for a person watching: quiet when stderr is not a terminal.
+def _progress(iterable: Iterator, args: argparse.Namespace, unit: str = "doc", desc: str | None = None) -> Iterator:
+    return _bar_factory(args)(iterable, unit=unit, desc=desc)
+
+
+def _bar_factory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    # Bars only for a person watching: quiet when stderr is not a terminal or with --quiet.
     disable = args.quiet or not sys.stderr.isatty()
-    return tqdm(iterable, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True)
+
+    def bar(iterable=None, **kwargs):  # type: ignore[no-untyped-def]
+        return tqdm(iterable, disable=disable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
+
+    return bar
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -92,6 +105,91 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dedup(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    source, output = Path(args.input), Path(args.output)
+    corpus = open_corpus(source, args.text_field, args.id_field, skip_bad=args.skip_bad)
+    _check_output(corpus, output)
+    ids, texts = [], []
+    for doc_id, text in _progress(corpus.records(), args, desc="reading"):
+        ids.append(doc_id)
+        texts.append(text)
+    read_seconds = time.perf_counter() - started
+
+    hasher = None
+    if args.model:
+        hasher = SimHasher.load(args.model)
+    elif args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
+        hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
+        hasher.fit(texts)
+    result = dedup(texts, args.k, hasher=hasher, keep=args.keep, verify=args.verify, progress=_bar_factory(args))
+
+    start = time.perf_counter()
+    corpus.write_kept(result.keep.tolist(), output)
+    if args.clusters:
+        _write_clusters(Path(args.clusters), ids, result)
+    result.timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - start}
+    summary = {"input": str(source), "output": str(output), "format": corpus.format,
+               "skipped_bad_records": corpus.skipped, **result.summary}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _check_output(corpus: Corpus, output: Path) -> None:
+    if output.exists() and corpus.path.exists() and output.resolve() == corpus.path.resolve():
+        raise CliError("the output must not be the input file")
+    if corpus.format == "directory":
+        if output.exists():
+            raise CliError(f"{output}: already exists (a directory output is never overwritten)")
+    elif output.is_dir():
+        raise CliError(f"{output}: is a directory; the input is a {corpus.format} file")
+    else:
+        try:
+            out_format = format_of(output)
+        except CorpusError:
+            out_format = None
+        if out_format != corpus.format:
+            raise CliError(f"{output}: the output is written in the input's format ({corpus.format}); "
+                           "give it a matching suffix")
+    if not output.parent.exists():
+        raise CliError(f"{output.parent}: no such directory")
+
+
+def _write_clusters(path: Path, ids: list[str], result: DedupResult) -> None:
+    """One row per document in a cluster of two or more: id, cluster, kept id, distance."""
+    sizes = np.bincount(result.labels, minlength=len(ids))
+    members = np.flatnonzero(sizes[result.labels] > 1)
+    # Dense cluster numbers in order of each cluster's first document.
+    number = {label: n for n, label in enumerate(dict.fromkeys(result.labels[members].tolist()))}
+    rows = [(ids[m], number[int(result.labels[m])], ids[int(result.representative[m])], int(result.distance[m]))
+            for m in members.tolist()]
+    header = ("id", "cluster", "kept_id", "distance")
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            f.writelines(json.dumps(dict(zip(header, row)), ensure_ascii=False) + "\n" for row in rows)
+        else:
+            writer = csv.writer(f, delimiter="," if path.suffix.lower() == ".csv" else "\t", lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+
+
+def _print_summary(s: dict) -> None:
+    timings = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in s["timings"].items())
+    total = sum(s["timings"].values())
+    lines = [
+        f"simdup dedup: {s['documents']:,} documents in, {s['duplicates_removed']:,} duplicates removed, "
+        f"{s['kept']:,} kept -> {s['output']}",
+        f"  clusters: {s['clusters']:,} (largest: {s['largest_cluster']:,} documents); "
+        f"token-less documents: {s['token_less_documents']:,}"
+        + (f"; bad records skipped: {s['skipped_bad_records']:,}" if s["skipped_bad_records"] else ""),
+        f"  time: {total:.2f} s ({s['documents'] / total if total else 0:,.0f} documents/s): {timings}",
+    ]
+    print("\n".join(lines), file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simdup", description="Near-duplicate detection with 64-bit SimHash.")
     parser.add_argument("--version", action="version", version=f"simdup {__version__}")
@@ -102,6 +200,28 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
     common.add_argument("--id-field", default="id", help="JSON Lines field holding the id (default: id)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("dedup", parents=[common], help="remove near-duplicate documents from a corpus",
+                       description="Write INPUT without its near-duplicates to OUTPUT, in INPUT's format: "
+                       "JSON Lines (.jsonl, .gz, .zst), text with one document a line (.txt), Parquet, or a "
+                       "directory of .txt/.html files. A summary goes to stderr (or stdout as JSON).")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, help="deduplicated corpus to write (same format as INPUT)")
+    p.add_argument("-k", type=int, default=3, choices=range(MAX_K + 1), metavar="K",
+                   help=f"largest Hamming distance between near-duplicates, 0-{MAX_K} (default 3)")
+    p.add_argument("--clusters", help="also write id, cluster, kept_id, distance per duplicated document "
+                   "(.csv, .jsonl, else tab-separated)")
+    p.add_argument("--keep", choices=["first", "longest"], default="first",
+                   help="which document of a cluster to keep (default: first)")
+    p.add_argument("--verify", type=float, metavar="THRESHOLD",
+                   help="keep only links whose word 3-shingle Jaccard similarity is at least THRESHOLD")
+    p.add_argument("--ngram", type=int, default=1, help="word n-grams up to this length as tokens (default 1)")
+    p.add_argument("--tokenizer", default="auto", choices=["auto", "words", "chinese"])
+    p.add_argument("--segmenter", default="jieba", choices=["jieba", "rjieba"],
+                   help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
+    p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(run=cmd_dedup)
 
     p = sub.add_parser("hash", parents=[common], help="print one fingerprint (hex) per document",
                        description="Print `FINGERPRINT<TAB>NAME` per document: one per record of a "

@@ -26,6 +26,7 @@ from .hasher import SimHasher
 
 MAX_K = 10
 KeepRule = Union[str, Callable[[int], Any]]
+ProgressFactory = Callable[..., Any]
 
 
 class Pairs(NamedTuple):
@@ -208,6 +209,7 @@ def dedup(
     keep: KeepRule = "first",
     verify: float | None = None,
     shingle_size: int = 3,
+    progress: ProgressFactory | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
 
@@ -225,6 +227,9 @@ def dedup(
         Jaccard similarity of at least ``verify`` (a document with fewer words
         uses its words). Lets a wider ``k`` find more without false links.
     shingle_size : int, default=3
+    progress : callable, optional
+        A tqdm-like factory ``progress(total=, desc=, unit=)`` returning an
+        object with ``update(n)`` and ``close()``; called once a phase.
 
     Returns
     -------
@@ -240,11 +245,11 @@ def dedup(
         hasher = SimHasher().fit(docs)
         timings["fit"] = time.perf_counter() - start
         start = time.perf_counter()
-    fps, n_tokens = hasher.transform(docs, return_n_tokens=True)  # type: ignore[misc]
+    fps, n_tokens = fingerprint_with_progress(hasher, docs, progress)
     timings["fingerprint"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    pairs = _links(fps, n_tokens, k)
+    pairs = _links(fps, n_tokens, k, progress)
     timings["join"] = time.perf_counter() - start
 
     jaccard = None
@@ -265,7 +270,44 @@ def dedup(
                        distance, pairs, jaccard, timings)
 
 
-def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int) -> Pairs:
+def fingerprint_with_progress(hasher: SimHasher, docs: Sequence[str | bytes], progress: ProgressFactory | None,
+                              chunk: int = 8192) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """``hasher.transform(docs, return_n_tokens=True)``, reporting progress by chunk."""
+    if progress is None:
+        return hasher.transform(docs, return_n_tokens=True)  # type: ignore[return-value]
+    bar = progress(total=len(docs), desc="fingerprinting", unit="doc")
+    fps, tokens = [], []
+    try:
+        for start in range(0, len(docs), chunk):
+            f, t = hasher.transform(docs[start:start + chunk], return_n_tokens=True)  # type: ignore[misc]
+            fps.append(f)
+            tokens.append(t)
+            bar.update(len(f))
+    finally:
+        bar.close()
+    if not fps:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    return np.concatenate(fps), np.concatenate(tokens)
+
+
+def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | None
+          ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    masks = join_masks(k, len(unique))
+    if progress is None or not len(unique):
+        return _core.self_join(unique, masks, k)
+    bar = progress(total=len(masks), desc="joining", unit="table")
+    parts = []
+    try:
+        for t in range(len(masks)):
+            parts.append(_core.self_join(unique, masks[: t + 1], k, t))
+            bar.update(1)
+    finally:
+        bar.close()
+    return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
+
+
+def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
+           progress: ProgressFactory | None = None) -> Pairs:
     """Near-duplicate links, joining each distinct fingerprint once.
 
     Identical fingerprints are linked to their group's first document (a star,
@@ -277,8 +319,7 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int)
     first_doc = candidates[first]
     members = candidates[first_doc[inverse] != candidates]
     star_i, star_j = first_doc[inverse][first_doc[inverse] != candidates], members
-    ui, uj, ud = _core.self_join(unique, join_masks(k, len(unique)), k) if len(unique) else (
-        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint8))
+    ui, uj, ud = _join(unique, k, progress)
     gi, gj = first_doc[ui], first_doc[uj]
     i = np.concatenate([star_i, np.minimum(gi, gj)])
     j = np.concatenate([star_j, np.maximum(gi, gj)])

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -52,16 +54,30 @@ class CorpusError(ValueError):
     """A corpus file could not be read; the message names the file and line."""
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+def _open_text(path: Path, mode: str = "rt") -> IO[str]:
+    """Open a text file, compressed by its suffix (.gz, .zst) or plain."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, mode, encoding="utf-8", errors="replace")  # type: ignore[return-value]
+    if suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
+        return zstandard.open(path, mode, encoding="utf-8", errors="replace")  # type: ignore[no-any-return]
+    return open(path, mode, encoding="utf-8", errors="replace")
+
+
+def _stem(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (".gz", ".zst"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def is_jsonl(path: str | os.PathLike[str]) -> bool:
-    """True for ``.jsonl`` / ``.ndjson`` files, gzip-compressed or not."""
-    name = Path(path).name.lower()
-    return name.removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+    """True for ``.jsonl`` / ``.ndjson`` files, plain, gzip or zstd-compressed."""
+    return _stem(Path(path)).endswith((".jsonl", ".ndjson"))
 
 
 def read_jsonl(
@@ -69,34 +85,243 @@ def read_jsonl(
 ) -> Iterator[tuple[str, str]]:
     """Yield ``(id, text)`` for each record of a JSON Lines file.
 
-    Records without ``id_field`` are numbered from 1 by line. Blank lines are
-    skipped.
+    Records without ``id_field`` are named by their line number. Blank lines
+    are skipped.
 
     Raises
     ------
     CorpusError
         On a line that is not a JSON object or lacks ``text_field``.
     """
-    path = Path(path)
-    try:
-        with _open_text(path) as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CorpusError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise CorpusError(f"{path}:{lineno}: expected a JSON object")
-                if text_field not in record:
-                    raise CorpusError(f"{path}:{lineno}: no field {text_field!r}")
-                text = record[text_field]
-                if not isinstance(text, str):
-                    raise CorpusError(f"{path}:{lineno}: field {text_field!r} is not a string")
-                doc_id = record.get(id_field, lineno) if id_field else lineno
-                yield str(doc_id), text
-    except (OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
+    corpus = JsonlCorpus(Path(path), text_field, id_field)
+    for doc_id, text in corpus.records():
+        yield doc_id, text  # type: ignore[misc]
+
+
+class Corpus:
+    """A corpus file (or directory) read as ``(id, document)`` records.
+
+    Subclasses know one format; :meth:`write_kept` writes the records whose
+    ``keep`` flag is set, in the same format, atomically.
+    """
+
+    format = "?"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.skipped = 0  # malformed records skipped (with skip_bad)
+
+    def records(self) -> Iterator[tuple[str, str | bytes]]:
+        raise NotImplementedError
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        raise NotImplementedError
+
+
+class JsonlCorpus(Corpus):
+    """JSON Lines: one object a line; ``text_field`` holds the document."""
+
+    format = "jsonl"
+
+    def __init__(self, path: Path, text_field: str = "text", id_field: str | None = "id",
+                 skip_bad: bool = False) -> None:
+        super().__init__(path)
+        self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
+        self._lines: list[int] = []  # line number of each record, for write_kept
+
+    def _bad(self, lineno: int, why: str) -> None:
+        if not self.skip_bad:
+            raise CorpusError(f"{self.path}:{lineno}: {why}")
+        self.skipped += 1
+
+    def records(self) -> Iterator[tuple[str, str | bytes]]:
+        self._lines = []
+        self.skipped = 0
+        try:
+            with _open_text(self.path) as f:
+                for lineno, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        self._bad(lineno, f"not valid JSON ({exc.msg})")
+                        continue
+                    if not isinstance(record, dict):
+                        self._bad(lineno, "expected a JSON object")
+                        continue
+                    text = record.get(self.text_field)
+                    if text is None:
+                        self._bad(lineno, f"no field {self.text_field!r}")
+                        continue
+                    if not isinstance(text, str):
+                        self._bad(lineno, f"field {self.text_field!r} is not a string")
+                        continue
+                    doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
+                    self._lines.append(lineno)
+                    yield str(doc_id), text
+        except (OSError, EOFError, UnicodeError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        wanted = {line for line, kept in zip(self._lines, keep) if kept}
+        with atomic_output(output) as tmp, _open_text(self.path) as src, _open_text(tmp, "wt") as dst:
+            for lineno, line in enumerate(src, 1):
+                if lineno in wanted:
+                    dst.write(line if line.endswith("\n") else line + "\n")
+
+
+class LinesCorpus(Corpus):
+    """Plain text, one document a line; ids are line numbers."""
+
+    format = "lines"
+
+    def records(self) -> Iterator[tuple[str, str | bytes]]:
+        try:
+            with _open_text(self.path) as f:
+                for lineno, line in enumerate(f, 1):
+                    yield str(lineno), line.rstrip("\r\n")
+        except (OSError, EOFError, UnicodeError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        with atomic_output(output) as tmp, _open_text(self.path) as src, _open_text(tmp, "wt") as dst:
+            for line, kept in zip(src, keep):
+                if kept:
+                    dst.write(line if line.endswith("\n") else line + "\n")
+
+
+class DirectoryCorpus(Corpus):
+    """A directory of ``.txt`` / ``.html`` files (searched recursively); ids are relative paths."""
+
+    format = "directory"
+    suffixes = (".txt", ".html", ".htm")
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in self.suffixes)
+
+    def records(self) -> Iterator[tuple[str, str | bytes]]:
+        for file in self.files:
+            try:
+                yield str(file.relative_to(self.path)), file.read_bytes()
+            except OSError as exc:
+                raise CorpusError(f"{file}: cannot read ({exc.strerror or exc})") from None
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        if output.exists():
+            raise CorpusError(f"{output}: already exists (a directory output is never overwritten)")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        try:
+            for file, kept in zip(self.files, keep):
+                if kept:
+                    target = tmp / file.relative_to(self.path)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(file, target)
+            os.replace(tmp, output)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-        raise CorpusError(f"{path}: cannot read ({exc})") from None
+
+
+class ParquetCorpus(Corpus):
+    """A Parquet file; ``text_field`` names the text column (needs pyarrow)."""
+
+    format = "parquet"
+
+    def __init__(self, path: Path, text_field: str = "text", id_field: str | None = "id") -> None:
+        super().__init__(path)
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise CorpusError(f"{path}: Parquet needs pyarrow: pip install 'simdup[parquet]'") from None
+        try:
+            self.table = pq.read_table(path)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise CorpusError(f"{path}: cannot read Parquet ({exc})") from None
+        if text_field not in self.table.column_names:
+            raise CorpusError(f"{path}: no column {text_field!r} (columns: {', '.join(self.table.column_names)})")
+        self.text_field = text_field
+        self.id_field = id_field if id_field in self.table.column_names else None
+
+    def records(self) -> Iterator[tuple[str, str | bytes]]:
+        texts = self.table.column(self.text_field).to_pylist()
+        ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
+        for row, (doc_id, text) in enumerate(zip(ids, texts)):
+            if not isinstance(text, (str, bytes)):
+                raise CorpusError(f"{self.path}: row {row}: column {self.text_field!r} is not text")
+            yield str(doc_id), text
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with atomic_output(output) as tmp:
+            pq.write_table(self.table.filter(pa.array(list(map(bool, keep)))), tmp)
+
+
+def open_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field: str | None = "id",
+                skip_bad: bool = False) -> Corpus:
+    """The :class:`Corpus` for ``path``, chosen by its suffix (or a directory).
+
+    ``.jsonl``/``.ndjson`` (plain, ``.gz``, ``.zst``): JSON Lines. ``.txt``
+    (plain, ``.gz``, ``.zst``): one document a line. ``.parquet``: Parquet.
+    A directory: its ``.txt`` and ``.html`` files, one document each.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    kind = format_of(path)
+    if kind == "directory":
+        return DirectoryCorpus(path)
+    if kind == "jsonl":
+        return JsonlCorpus(path, text_field, id_field, skip_bad)
+    if kind == "lines":
+        return LinesCorpus(path)
+    return ParquetCorpus(path, text_field, id_field)
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """Corpus format named by ``path``: "jsonl", "lines", "parquet" or "directory"."""
+    path = Path(path)
+    if path.is_dir():
+        return "directory"
+    stem = _stem(path)
+    if stem.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if stem.endswith(".txt"):
+        return "lines"
+    if stem.endswith(".parquet"):
+        return "parquet"
+    raise CorpusError(f"{path}: unknown format; use .jsonl[.gz|.zst], .txt[.gz|.zst], .parquet or a directory")
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    The temporary name keeps ``path``'s suffixes, so writers that pick a
+    compression by suffix (``.gz``, ``.zst``) see the right one. Nothing is
+    left under ``path`` if the block fails.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix="".join(target.suffixes[-2:]), dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(target.parent)

@@ -111,3 +111,131 @@ def test_usage_errors_exit_2() -> None:
     assert run().returncode == 2
     assert run("hash").returncode == 2
     assert run("frobnicate").returncode == 2
+
+
+# -- simdup dedup ---------------------------------------------------------------------
+
+
+def sample_records() -> list[dict]:
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_dedup_jsonl_gz_writes_kept_records_clusters_and_summary(tmp_path: Path) -> None:
+    out, clusters = tmp_path / "out.jsonl.gz", tmp_path / "clusters.csv"
+    result = run("dedup", str(SAMPLE), "-o", str(out), "--clusters", str(clusters), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        kept = [json.loads(line) for line in f]
+    records = sample_records()
+    assert summary["documents"] == len(records) == 2000
+    assert len(kept) == summary["kept"] == 2000 - summary["duplicates_removed"]
+    assert summary["duplicates_removed"] >= 21  # the sample's exact repeats
+    by_id = {r["id"]: r for r in records}
+    assert all(by_id[r["id"]] == r for r in kept)  # records pass through unchanged
+    seen: set[str] = set()
+    for r in kept:  # no exact repeat of a non-empty text survives
+        assert not (r["text"].strip() and r["text"] in seen)
+        seen.add(r["text"])
+    rows = clusters.read_text().splitlines()
+    assert rows[0] == "id,cluster,kept_id,distance"
+    kept_ids = {r["id"] for r in kept}
+    for row in rows[1:]:
+        doc_id, _, kept_id, distance = row.split(",")
+        assert kept_id in kept_ids and 0 <= int(distance) <= 3
+        assert (doc_id in kept_ids) == (doc_id == kept_id)
+    assert set(summary["timings"]) >= {"read", "fingerprint", "join", "cluster", "write"}
+
+
+def test_dedup_prints_a_human_summary_on_stderr(tmp_path: Path) -> None:
+    result = run("dedup", str(SAMPLE), "-o", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0 and result.stdout == ""
+    assert "2,000 documents in" in result.stderr and "duplicates removed" in result.stderr
+    assert "documents/s" in result.stderr
+
+
+def test_dedup_text_lines_zstd_parquet_and_directory(tmp_path: Path) -> None:
+    records = sample_records()[:300]
+    texts = [r["text"].replace("\n", " ") for r in records if r["text"].strip()]
+    texts += texts[:5]
+    lines = tmp_path / "docs.txt"
+    lines.write_text("\n".join(texts) + "\n")
+    result = run("dedup", str(lines), "-o", str(tmp_path / "out.txt"), "--json")
+    assert result.returncode == 0, result.stderr
+    out_lines = (tmp_path / "out.txt").read_text().splitlines()
+    assert len(out_lines) == json.loads(result.stdout)["kept"] <= len(texts) - 5
+
+    zstandard = pytest.importorskip("zstandard")
+    zst = tmp_path / "docs.jsonl.zst"
+    zst.write_bytes(zstandard.ZstdCompressor().compress(
+        "".join(json.dumps(r) + "\n" for r in records + records[:10]).encode()))
+    result = run("dedup", str(zst), "-o", str(tmp_path / "out.jsonl.zst"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["duplicates_removed"] >= 10
+    with zstandard.open(tmp_path / "out.jsonl.zst", "rt") as f:
+        assert len(f.readlines()) == json.loads(result.stdout)["kept"]
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    table = pa.table({"id": [r["id"] for r in records] * 2, "text": [r["text"] for r in records] * 2,
+                      "n": list(range(600))})
+    pq.write_table(table, tmp_path / "docs.parquet")
+    result = run("dedup", str(tmp_path / "docs.parquet"), "-o", str(tmp_path / "out.parquet"), "--json")
+    assert result.returncode == 0, result.stderr
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.column_names == ["id", "text", "n"] and out.num_rows == json.loads(result.stdout)["kept"]
+    # second copies are all removed, but for empty texts (token-less: never duplicates)
+    second = [t for n, t in zip(out.column("n").to_pylist(), out.column("text").to_pylist()) if n >= 300]
+    assert not any(t.strip() for t in second)
+
+    folder = tmp_path / "pages"
+    (folder / "sub").mkdir(parents=True)
+    for n, text in enumerate(texts[:20]):
+        (folder / f"{n:02d}.txt").write_text(text)
+    (folder / "sub" / "copy.txt").write_text(texts[3])
+    (folder / "ignored.bin").write_bytes(b"\x00")
+    result = run("dedup", str(folder), "-o", str(tmp_path / "pages-out"), "--json")
+    assert result.returncode == 0, result.stderr
+    written = sorted(str(p.relative_to(tmp_path / "pages-out")) for p in (tmp_path / "pages-out").rglob("*.txt"))
+    assert "sub/copy.txt" not in written and "03.txt" in written
+    assert len(written) == json.loads(result.stdout)["kept"]
+
+
+def test_dedup_bad_line_fails_without_output_or_is_skipped(tmp_path: Path) -> None:
+    good = [json.dumps(r) for r in sample_records()[:50]]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(good[:20] + ["{broken"] + good[20:]) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = run("dedup", str(path), "-o", str(out))
+    assert result.returncode == 1 and f"{path}:21: not valid JSON" in result.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [path]  # no partial or temp file
+    result = run("dedup", str(path), "-o", str(out), "--skip-bad", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["skipped_bad_records"] == 1
+    assert len(out.read_text().splitlines()) == json.loads(result.stdout)["kept"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--text-field", "body"], "no field 'body'"),
+        (["-o", "OUT.parquet"], "input's format (jsonl)"),
+        (["-k", "11"], "invalid choice"),
+        (["--verify", "2"], "verify must be"),
+    ],
+)
+def test_dedup_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    argv = ["dedup", str(SAMPLE)] + [a.replace("OUT", str(tmp_path / "out")) for a in args]
+    if "-o" not in args:
+        argv += ["-o", str(tmp_path / "out.jsonl")]
+    result = run(*argv)
+    assert result.returncode in (1, 2) and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dedup_unknown_format_and_missing_input(tmp_path: Path) -> None:
+    (tmp_path / "docs.csv").write_text("a,b\n")
+    result = run("dedup", str(tmp_path / "docs.csv"), "-o", str(tmp_path / "o.csv"))
+    assert result.returncode == 1 and "unknown format" in result.stderr
+    result = run("dedup", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 1 and "none.jsonl" in result.stderr
