@@ -119,9 +119,8 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     hasher = None
     if args.model:
         hasher = SimHasher.load(args.model)
-    elif args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
+    else:  # fitted on the input by dedup
         hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
-        hasher.fit(texts)
     result = dedup(texts, args.k, hasher=hasher, keep=args.keep, verify=args.verify, progress=_bar_factory(args))
 
     start = time.perf_counter()

@@ -49,9 +49,10 @@ def check_k(k: object, max_k: int = MAX_K) -> int:
 def join_masks(k: int, n: int) -> npt.NDArray[np.uint64]:
     """Table keys (bit masks) for a self-join of ``n`` fingerprints at distance ``k``.
 
-    Tries ``b`` = k+1 .. k+6 blocks and keeps the design with the fewest
-    estimated operations: per table, a radix sort (11-bit digits) plus the
-    pair comparisons inside runs of equal keys (uniform fingerprints).
+    Tries ``b`` = k+1 .. k+6 blocks and keeps the design with the lowest
+    estimated cost: per table, packing the keys, a radix sort (11-bit digits;
+    a pass scatters memory and costs about three comparisons, measured) and
+    the pair comparisons inside runs of equal keys (uniform fingerprints).
     """
     k = check_k(k)
     if k == 0:
@@ -63,7 +64,7 @@ def join_masks(k: int, n: int) -> npt.NDArray[np.uint64]:
             break
         key_bits = 64 * (blocks - k) // blocks
         per_run = max(n / 2.0**key_bits, 1.0)
-        cost = tables * n * (-(-key_bits // 11) + per_run / 2)
+        cost = tables * n * (1 + 3 * -(-key_bits // 11) + per_run / 2)
         if best is None or cost < best[0]:
             best = (cost, blocks)
     assert best is not None
@@ -219,7 +220,8 @@ def dedup(
     k : int, default=3
         Documents whose fingerprints differ in at most ``k`` bits are linked.
     hasher : SimHasher, optional
-        Fitted hasher. By default a ``SimHasher()`` is fitted on ``docs``.
+        The hasher; fitted on ``docs`` first unless it is already fitted.
+        By default a ``SimHasher()`` fitted on ``docs``.
     keep : "first", "longest" or callable, default="first"
         Which document of a cluster is kept (see :func:`choose_kept`).
     verify : float, optional
@@ -228,8 +230,9 @@ def dedup(
         uses its words). Lets a wider ``k`` find more without false links.
     shingle_size : int, default=3
     progress : callable, optional
-        A tqdm-like factory ``progress(total=, desc=, unit=)`` returning an
-        object with ``update(n)`` and ``close()``; called once a phase.
+        A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
+        wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
+        object with ``update(n)`` and ``close()``. Called once a phase.
 
     Returns
     -------
@@ -241,11 +244,17 @@ def dedup(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     docs = docs if isinstance(docs, list) else list(docs)
-    if hasher is None:
-        hasher = SimHasher().fit(docs)
+    hasher = SimHasher() if hasher is None else hasher
+    if not hasher.__sklearn_is_fitted__():
+        # Tokenize (and segment) once for both fitting and fingerprinting.
+        prepared = hasher._prepare(_progress_iter(docs, progress, "tokenizing"))
+        hasher._fit_prepared(prepared)
         timings["fit"] = time.perf_counter() - start
         start = time.perf_counter()
-    fps, n_tokens = fingerprint_with_progress(hasher, docs, progress)
+        fps, n_tokens = hasher._transform_prepared(prepared)
+        del prepared
+    else:
+        fps, n_tokens = fingerprint_with_progress(hasher, docs, progress)
     timings["fingerprint"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -268,6 +277,12 @@ def dedup(
     timings["cluster"] = time.perf_counter() - start
     return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
                        distance, pairs, jaccard, timings)
+
+
+def _progress_iter(docs: Sequence[str | bytes], progress: ProgressFactory | None, desc: str) -> Iterable:
+    if progress is None:
+        return docs
+    return progress(docs, total=len(docs), desc=desc, unit="doc")
 
 
 def fingerprint_with_progress(hasher: SimHasher, docs: Sequence[str | bytes], progress: ProgressFactory | None,

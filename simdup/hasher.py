@@ -212,15 +212,22 @@ class SimHasher:
         -------
         self
         """
-        lo, hi = self._check_params()
+        self._check_params()
+        return self._fit_prepared(self._prepare(docs))
+
+    def _prepare(self, docs: Iterable[str | bytes]) -> list[bytes]:
+        """The UTF-8 text the core tokenizes, for each document."""
         prepare = self._preparer()
-        prepared = [prepare(doc) for doc in _documents(docs)]
+        return [prepare(doc) for doc in _documents(docs)]
+
+    def _fit_prepared(self, prepared: list[bytes]) -> SimHasher:
+        lo, hi = self._check_params()
         if not self.use_idf:
             self._set_idf(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE, len(prepared))
             return self
         if not prepared:
             raise ValueError("fit needs at least one document")
-        indptr, terms = _core.doc_terms(prepared, lo, hi, prepare.delimited)
+        indptr, terms = _core.doc_terms(prepared, lo, hi, self._preparer().delimited)
         vocabulary, columns = np.unique(terms, return_inverse=True)
         n_docs = len(prepared)
         if len(vocabulary):
@@ -233,6 +240,10 @@ class SimHasher:
         unseen = np.log(1 + n_docs) + 1 if self.smooth_idf else np.log(n_docs) + 1
         self._set_idf(vocabulary, _quantize(idf), int(_quantize(np.array([unseen]))[0]), n_docs)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """True once the hasher can fingerprint (fitted, or ``use_idf=False``)."""
+        return not self.use_idf or "_weights" in self.__dict__
 
     def _set_idf(self, vocabulary: np.ndarray, idf_q: np.ndarray, unseen_q: int, n_docs: int) -> None:
         vocabulary = np.ascontiguousarray(vocabulary, dtype=np.uint64)
@@ -287,22 +298,21 @@ class SimHasher:
         n_tokens : ndarray of int64, shape (n_docs,)
             Only with ``return_n_tokens=True``.
         """
-        lo, hi = self._check_params()
-        weights = self._term_weights()
-        prepare = self._preparer()
-        tf_mode = self._tf_mode()
-        fps_parts, tok_parts = [], []
-        for chunk in _chunks(_documents(docs), _CHUNK):
-            prepared = [prepare(doc) for doc in chunk]
-            fps = np.empty(len(prepared), dtype=np.uint64)
-            n_tokens = np.empty(len(prepared), dtype=np.int64)
-            _core.fingerprint_batch(prepared, weights, lo, hi, tf_mode, prepare.delimited, fps, n_tokens)
-            fps_parts.append(fps)
-            tok_parts.append(n_tokens)
-        fps = np.concatenate(fps_parts) if fps_parts else np.empty(0, np.uint64)
+        self._check_params()
+        self._term_weights()  # fail early when not fitted
+        parts = [self._transform_prepared(self._prepare(chunk)) for chunk in _chunks(_documents(docs), _CHUNK)]
+        fps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint64)
         if return_n_tokens:
-            return fps, (np.concatenate(tok_parts) if tok_parts else np.empty(0, np.int64))
+            return fps, (np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64))
         return fps
+
+    def _transform_prepared(self, prepared: list[bytes]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        lo, hi = self._check_params()
+        fps = np.empty(len(prepared), dtype=np.uint64)
+        n_tokens = np.empty(len(prepared), dtype=np.int64)
+        _core.fingerprint_batch(prepared, self._term_weights(), lo, hi, self._tf_mode(),
+                                self._preparer().delimited, fps, n_tokens)
+        return fps, n_tokens
 
     def fit_transform(self, docs: Iterable[str | bytes], y: object = None) -> npt.NDArray[np.uint64]:
         """Fit on ``docs`` and fingerprint them (``docs`` is read twice: pass a sequence)."""

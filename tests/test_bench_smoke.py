@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +24,22 @@ def test_bench_fingerprint_tiny(tmp_path: Path) -> None:
     assert "simdup SimHasher fitted TF-IDF, words" in run.stdout and "MB/s" in run.stdout
     assert "rjieba vs jieba" in run.stdout
     assert out.exists()
+
+
+def test_bench_join_tiny(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    run = subprocess.run([sys.executable, str(BENCH / "bench_join.py"), "--n", "3000", "--no-install", "--no-real",
+                          "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "simdup find_duplicates" in run.stdout and "numpy XOR+popcount brute force" in run.stdout
+    rows = json.loads(out.read_text())
+    assert len({row["pairs"] for row in rows if "faiss" not in row["system"]}) == 1  # everyone agrees
+
+
+def test_bench_dedup_tiny() -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    run = subprocess.run([sys.executable, str(BENCH / "bench_dedup.py"), "--limit", "40"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "Reuters-21578: 40 documents" in run.stdout and "phases:" in run.stdout
