@@ -2,11 +2,10 @@
 
 import numpy as np
 import numpy.typing as npt
-from collections.abc import Buffer
 
 # --- fingerprint kernels -------------------------------------------------------
 
-def xxh64(data: Buffer, seed: int = 0) -> int: ...
+def xxh64(data: bytes | bytearray | memoryview, seed: int = 0) -> int: ...
 def is_word_char(ch: str) -> bool: ...
 
 class TermWeights:

@@ -55,11 +55,11 @@ def _progress(iterable: Iterator, args: argparse.Namespace, unit: str = "doc", d
     return _bar_factory(args)(iterable, unit=unit, desc=desc)
 
 
-def _bar_factory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _bar_factory(args: argparse.Namespace):
     # Bars only for a person watching: quiet when stderr is not a terminal or with --quiet.
     disable = args.quiet or not sys.stderr.isatty()
 
-    def bar(iterable=None, **kwargs):  # type: ignore[no-untyped-def]
+    def bar(iterable=None, **kwargs):
         return tqdm(iterable, disable=disable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
 
     return bar
@@ -71,7 +71,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
     batch: list[tuple[str, str | bytes]] = []
 
     def flush() -> None:
-        fps = hasher.transform([doc for _, doc in batch])
+        fps: np.ndarray = hasher.transform([doc for _, doc in batch])  # type: ignore[assignment]
         out.writelines(f"{fp:016x}\t{name}\n" for (name, _), fp in zip(batch, fps.tolist()))
         batch.clear()
 

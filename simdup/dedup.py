@@ -294,7 +294,7 @@ def fingerprint_with_progress(hasher: SimHasher, docs: Sequence[str | bytes], pr
     fps, tokens = [], []
     try:
         for start in range(0, len(docs), chunk):
-            f, t = hasher.transform(docs[start:start + chunk], return_n_tokens=True)  # type: ignore[misc]
+            f, t = hasher.transform(docs[start:start + chunk], return_n_tokens=True)
             fps.append(f)
             tokens.append(t)
             bar.update(len(f))

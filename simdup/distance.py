@@ -50,10 +50,10 @@ def _as_int(value: object, name: str) -> int:
 
 
 @overload
-def hamming(a: int, b: int) -> int: ...
+def hamming(a: int, b: int) -> int: ...  # type: ignore[overload-overlap]
 @overload
 def hamming(a: FingerprintLike, b: FingerprintLike) -> npt.NDArray[np.int32]: ...
-def hamming(a, b):  # type: ignore[no-untyped-def]
+def hamming(a, b):
     """Number of differing bits between fingerprints.
 
     Parameters
@@ -74,10 +74,10 @@ def hamming(a, b):  # type: ignore[no-untyped-def]
 
 
 @overload
-def similarity(a: int, b: int) -> float: ...
+def similarity(a: int, b: int) -> float: ...  # type: ignore[overload-overlap]
 @overload
 def similarity(a: FingerprintLike, b: FingerprintLike) -> npt.NDArray[np.float64]: ...
-def similarity(a, b):  # type: ignore[no-untyped-def]
+def similarity(a, b):
     """``1 - hamming(a, b) / 64``: 1.0 for equal fingerprints, 0.0 for complements."""
     d = hamming(a, b)
     return 1.0 - d / 64.0

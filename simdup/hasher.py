@@ -215,7 +215,7 @@ class SimHasher:
         self._check_params()
         return self._fit_prepared(self._prepare(docs))
 
-    def _prepare(self, docs: Iterable[str | bytes]) -> list[bytes]:
+    def _prepare(self, docs: Iterable[object]) -> list[bytes]:
         """The UTF-8 text the core tokenizes, for each document."""
         prepare = self._preparer()
         return [prepare(doc) for doc in _documents(docs)]
@@ -316,14 +316,14 @@ class SimHasher:
 
     def fit_transform(self, docs: Iterable[str | bytes], y: object = None) -> npt.NDArray[np.uint64]:
         """Fit on ``docs`` and fingerprint them (``docs`` is read twice: pass a sequence)."""
-        docs = list(_documents(docs))
-        return self.fit(docs).transform(docs)  # type: ignore[return-value]
+        items: list[str | bytes] = list(_documents(docs))  # type: ignore[arg-type]
+        return self.fit(items).transform(items)  # type: ignore[return-value]
 
     def fingerprint(self, doc: str | bytes) -> int:
         """Fingerprint of one document, as a Python int in ``[0, 2**64)``."""
         if not isinstance(doc, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
-        return int(self.transform([doc])[0])  # type: ignore[index]
+        return int(self.transform([doc])[0])
 
     # -- persistence -------------------------------------------------------------------
 
@@ -357,7 +357,7 @@ class SimHasher:
             "n_docs": np.array(self.n_docs_ if fitted else 0, dtype=np.int64),
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
         atomic_write_bytes(path, buffer.getvalue())
 
     @classmethod
@@ -462,7 +462,7 @@ def _documents(docs: object) -> Iterator[object]:
             "use fingerprint(doc) or wrap it in a list"
         )
     try:
-        return iter(docs)  # type: ignore[call-overload,no-any-return]
+        return iter(docs)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(f"expected an iterable of documents, got {type(docs).__name__}") from None
 

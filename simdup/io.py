@@ -64,7 +64,7 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
             import zstandard
         except ImportError:
             raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
-        return zstandard.open(path, mode, encoding="utf-8", errors="replace")  # type: ignore[no-any-return]
+        return zstandard.open(path, mode, encoding="utf-8", errors="replace")
     return open(path, mode, encoding="utf-8", errors="replace")
 
 
