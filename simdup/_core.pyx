@@ -424,6 +424,20 @@ cdef int _scratch_alloc(Scratch* s, uint64_t cap) noexcept nogil:
     return 0
 
 
+cdef int _scratch_init(Scratch* s, int lo, int hi) except -1:
+    """Validate the n-gram range and allocate a scratch table (MemoryError on failure)."""
+    _check_ngram(lo, hi)
+    _ensure_word_bits()
+    s.failed = 0
+    s.lo = lo
+    s.hi = hi
+    s.n_words = 0
+    if _scratch_alloc(s, 1024) != 0:
+        _scratch_free(s)
+        raise MemoryError()
+    return 0
+
+
 cdef void _scratch_free(Scratch* s) noexcept nogil:
     free(s.keys)
     free(s.counts)
@@ -635,21 +649,13 @@ def fingerprint_batch(list docs not None, TermWeights weights not None,
                       int ngram_lo, int ngram_hi, int tf_mode, bint delimited,
                       uint64_t[::1] out not None, int64_t[::1] n_tokens not None):
     """Fingerprint UTF-8 documents into ``out``; ``n_tokens`` gets each one's token count."""
-    _check_ngram(ngram_lo, ngram_hi)
     _check_tf_mode(tf_mode)
-    _ensure_word_bits()
     cdef _Docs d = _Docs(docs)
     cdef Py_ssize_t i
     cdef Scratch s
     if out.shape[0] != d.n or n_tokens.shape[0] != d.n:
         raise ValueError("output buffers must have one slot per document")
-    s.failed = 0
-    s.lo = ngram_lo
-    s.hi = ngram_hi
-    s.n_words = 0
-    if _scratch_alloc(&s, 1024) != 0:
-        _scratch_free(&s)
-        raise MemoryError()
+    _scratch_init(&s, ngram_lo, ngram_hi)
     with nogil:
         for i in range(d.n):
             out[i] = _fingerprint(&s, d.ptrs[i], d.lens[i], delimited, weights, tf_mode,
@@ -663,56 +669,56 @@ def fingerprint_batch(list docs not None, TermWeights weights not None,
 
 def doc_terms(list docs not None, int ngram_lo, int ngram_hi, bint delimited):
     """Distinct token hashes of each document, as CSR parts ``(indptr, terms)``."""
-    _check_ngram(ngram_lo, ngram_hi)
-    _ensure_word_bits()
     cdef _Docs d = _Docs(docs)
     cdef Py_ssize_t i
-    cdef uint64_t k, total = 0
+    cdef uint64_t k, total = 0, cap = 1 << 16
+    cdef uint64_t* buf = <uint64_t*>malloc(cap * sizeof(uint64_t))
+    cdef uint64_t* bigger
     cdef Scratch s
+    if buf == NULL:
+        raise MemoryError()
     indptr = np.zeros(d.n + 1, dtype=np.int64)
     cdef int64_t[::1] ip = indptr
-    s.failed = 0
-    s.lo = ngram_lo
-    s.hi = ngram_hi
-    s.n_words = 0
-    if _scratch_alloc(&s, 1024) != 0:
-        _scratch_free(&s)
-        raise MemoryError()
-    # Two passes (count, then fill) keep memory at the size of the result.
-    with nogil:
-        for i in range(d.n):
-            _scratch_reset(&s)
-            _scan(&s, d.ptrs[i], d.lens[i], delimited)
-            total += s.used
-            ip[i + 1] = total
-    terms = np.empty(total, dtype=np.uint64)
-    cdef uint64_t[::1] tv = terms
-    with nogil:
-        if not s.failed:
+    try:
+        _scratch_init(&s, ngram_lo, ngram_hi)
+        with nogil:
             for i in range(d.n):
                 _scratch_reset(&s)
                 _scan(&s, d.ptrs[i], d.lens[i], delimited)
+                if s.failed:
+                    break
+                if total + s.used > cap:
+                    while total + s.used > cap:
+                        cap *= 2
+                    bigger = <uint64_t*>realloc(buf, cap * sizeof(uint64_t))
+                    if bigger == NULL:
+                        s.failed = 1
+                        break
+                    buf = bigger
                 for k in range(s.used):
-                    tv[ip[i] + k] = s.keys[s.order[k]]
-    _scratch_free(&s)
-    if s.failed:
-        raise MemoryError("out of memory while counting a document's tokens")
-    return indptr, terms
+                    buf[total + k] = s.keys[s.order[k]]
+                total += s.used
+                ip[i + 1] = total
+        _scratch_free(&s)
+        if s.failed:
+            raise MemoryError("out of memory while collecting the documents' tokens")
+        terms = np.empty(total, dtype=np.uint64)
+        if total:
+            _copy_u64(terms, buf, total)
+        return indptr, terms
+    finally:
+        free(buf)
+
+
+cdef void _copy_u64(uint64_t[::1] out, const uint64_t* src, uint64_t n) noexcept:
+    memcpy(&out[0], src, n * sizeof(uint64_t))
 
 
 def token_hashes(bytes doc not None, int ngram_lo=1, int ngram_hi=1, bint delimited=False):
     """Distinct token hashes of one UTF-8 document and their counts, in first-seen order."""
-    _check_ngram(ngram_lo, ngram_hi)
-    _ensure_word_bits()
     cdef Scratch s
     cdef uint64_t k
-    s.failed = 0
-    s.lo = ngram_lo
-    s.hi = ngram_hi
-    s.n_words = 0
-    if _scratch_alloc(&s, 1024) != 0:
-        _scratch_free(&s)
-        raise MemoryError()
+    _scratch_init(&s, ngram_lo, ngram_hi)
     cdef const uint8_t* t = <const uint8_t*>PyBytes_AS_STRING(doc)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(doc)
     with nogil:

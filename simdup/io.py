@@ -19,21 +19,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     A crash at any point leaves either the old file or the complete new one,
     never a partial file under ``path``.
     """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(target.parent)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _fsync_directory(directory: Path) -> None:
