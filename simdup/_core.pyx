@@ -647,3 +647,4 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
             _accumulate(ones, &total, hashes[i], weights[i])
         fp = _sign_bits(ones, total)
     return fp
+include "_index.pxi"
