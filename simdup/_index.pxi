@@ -664,7 +664,7 @@ cdef class HammingIndex:
                 w += 1
         return self._build(fps, ids)
 
-    cdef void _publish(self, list segobjs, bint clear_buffer) except *:
+    cdef void _publish(self, list segobjs, bint clear_buffer, Py_ssize_t added=0) except *:
         """Swap in a new segment list under the write lock (readers wait only here)."""
         cdef Py_ssize_t i, n = len(segobjs)
         cdef IxSeg** arr = <IxSeg**>malloc((n + 1) * sizeof(IxSeg*))
@@ -682,6 +682,7 @@ cdef class HammingIndex:
         self.nseg = n
         if clear_buffer:
             self.nbuf = 0
+        self.n_live += added
         ix_rw_wrunlock(&self.rw)
         free(old)
         self._segobjs = segobjs  # old segments die once no reader can hold them
@@ -1023,11 +1024,7 @@ cdef class HammingIndex:
                         pf[m + j] = self.buf_fps[j]
                         pi[m + j] = self.buf_ids[j]
                 segs = self._order(self._segobjs + [self._build(f2, i2)])
-                with nogil:
-                    ix_rw_wrlock(&self.rw)
-                    self.n_live += m
-                    ix_rw_wrunlock(&self.rw)
-                self._publish(segs, True)
+                self._publish(segs, True, m)
                 self._compact(False)
         finally:
             free(order)
