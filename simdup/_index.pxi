@@ -182,6 +182,8 @@ cdef struct IxSeg:
     uint32_t* id_order
     int* d                   # directory bits of each table
     uint32_t* resmask        # key bits inside each table's residual
+    uint32_t* own            # own[t*T + i]: an earlier table's key inside t's residual
+    int* nown                # how many of those each table has
     uint32_t** dirs
     uint32_t** res           # res[0], rows[0] unused (table 0 scans fps directly)
     uint32_t** rows
@@ -247,12 +249,51 @@ cdef int _ix_hit_cmp(const void* a, const void* b) noexcept nogil:
     return 0
 
 
+cdef int _ix_radix_hits(IxHit* h, Py_ssize_t n) noexcept nogil:
+    """Sort by (distance, id) in O(n): LSD radix on the id bytes that vary, then on distance."""
+    cdef IxHit* tmp = <IxHit*>malloc(n * sizeof(IxHit))
+    cdef IxHit* a = h
+    cdef IxHit* b = tmp
+    cdef IxHit* sw
+    cdef Py_ssize_t cnt[257]
+    cdef Py_ssize_t i
+    cdef uint64_t lo_or = 0, hi_and = 0xFFFFFFFFFFFFFFFFULL
+    cdef int digit, key
+    if tmp == NULL:
+        return -1
+    for i in range(n):
+        lo_or |= h[i].id
+        hi_and &= h[i].id
+    for digit in range(9):  # 8 id bytes, then the distance
+        if digit < 8 and (((lo_or ^ hi_and) >> (8 * digit)) & 0xFF) == 0:
+            continue  # this byte is the same in every id
+        memset(cnt, 0, sizeof(cnt))
+        for i in range(n):
+            key = <int>((a[i].id >> (8 * digit)) & 0xFF) if digit < 8 else a[i].dist
+            cnt[key + 1] += 1
+        for i in range(1, 257):
+            cnt[i] += cnt[i - 1]  # cnt[key]: where the first item with this key goes
+        for i in range(n):
+            key = <int>((a[i].id >> (8 * digit)) & 0xFF) if digit < 8 else a[i].dist
+            b[cnt[key]] = a[i]
+            cnt[key] += 1
+        sw = a
+        a = b
+        b = sw
+    if a != h:
+        memcpy(h, a, n * sizeof(IxHit))
+    free(tmp)
+    return 0
+
+
 cdef void _ix_sort_hits(IxHit* h, Py_ssize_t n) noexcept nogil:
     """Order results by (distance, id) so answers do not depend on the layout."""
     cdef Py_ssize_t i, j
     cdef IxHit v
-    if n > 24:
-        qsort(h, n, sizeof(IxHit), _ix_hit_cmp)
+    if n > 48:
+        if _ix_radix_hits(h, n) == 0:
+            return
+        qsort(h, n, sizeof(IxHit), _ix_hit_cmp)  # out of memory for the radix buffer
         return
     for i in range(1, n):
         v = h[i]
@@ -290,6 +331,8 @@ cdef void _ix_probe(const IxSeg* g, const IxTable* tabs, int T, uint64_t q, int 
                 m = _ix_scan32(g.res[t], c, min(c + IX_CHUNK, hi), _ix_residual(key, d),
                                g.resmask[t], k, cand)
                 for i in range(m):
+                    if _ix_owned_elsewhere(g, T, t, g.res[t][cand[i]] ^ _ix_residual(key, d)):
+                        continue  # an earlier table reports it: skip the fetch
                     row = g.rows[t][cand[i]]
                     if row >= n:
                         continue
@@ -307,6 +350,33 @@ cdef void _ix_probe(const IxSeg* g, const IxTable* tabs, int T, uint64_t q, int 
                     if owned and not _ix_is_deleted(g, row):
                         _ix_push(o, g.ids[row], dist)
             c += IX_CHUNK
+
+
+cdef inline bint _ix_owned_elsewhere(const IxSeg* g, int T, int t, uint32_t r) noexcept nogil:
+    """Does an earlier table whose key lies in t's residual window match too?
+
+    Saves fetching rows that clusters of near-duplicates meet in every table.
+    """
+    cdef int i
+    for i in range(g.nown[t]):
+        if (r & g.own[t * T + i]) == 0:
+            return True
+    return False
+
+
+cdef void _ix_init_own(IxSeg* g, const IxTable* tabs, int T) noexcept nogil:
+    """Fill ``own``/``nown`` for the segment's directory sizes (see _ix_owned_elsewhere)."""
+    cdef int t, u, d
+    cdef uint64_t pm, window
+    for t in range(T):
+        g.nown[t] = 0
+        d = g.d[t]
+        window = 0xFFFFFFFFFFFFFFFFULL << (32 - d)  # directory + residual bits, d <= 26
+        for u in range(t):
+            pm = _ix_perm(&tabs[t], tabs[u].mask)  # u's key, moved as t moves bits
+            if pm and (pm & ~window) == 0 and <uint32_t>(pm >> (32 - d)):
+                g.own[t * T + g.nown[t]] = <uint32_t>(pm >> (32 - d))
+                g.nown[t] += 1
 
 
 cdef Py_ssize_t _ix_find_id(const IxSeg* g, uint64_t id) noexcept nogil:
@@ -438,16 +508,21 @@ cdef class _Segment:
         memset(&self.s, 0, sizeof(IxSeg))
         self.s.d = <int*>calloc(T, sizeof(int))
         self.s.resmask = <uint32_t*>calloc(T, sizeof(uint32_t))
+        self.s.own = <uint32_t*>calloc(T * T, sizeof(uint32_t))
+        self.s.nown = <int*>calloc(T, sizeof(int))
         self.s.dirs = <uint32_t**>calloc(T, sizeof(uint32_t*))
         self.s.res = <uint32_t**>calloc(T, sizeof(uint32_t*))
         self.s.rows = <uint32_t**>calloc(T, sizeof(uint32_t*))
-        if (self.s.d == NULL or self.s.resmask == NULL or self.s.dirs == NULL
+        if (self.s.d == NULL or self.s.resmask == NULL or self.s.own == NULL
+                or self.s.nown == NULL or self.s.dirs == NULL
                 or self.s.res == NULL or self.s.rows == NULL):
             raise MemoryError()
 
     def __dealloc__(self):
         free(self.s.d)
         free(self.s.resmask)
+        free(self.s.own)
+        free(self.s.nown)
         free(self.s.dirs)
         free(self.s.res)
         free(self.s.rows)
@@ -611,6 +686,7 @@ cdef class HammingIndex:
                 seg.arrays += [res, rows]
                 seg.s.res[t] = _ix_u32ptr(res)
                 seg.s.rows[t] = _ix_u32ptr(rows)
+        _ix_init_own(&seg.s, self.tabs, T)
         cursor = <uint32_t*>malloc(maxnb * sizeof(uint32_t))
         if cursor == NULL:
             raise MemoryError()
@@ -1012,17 +1088,21 @@ cdef class HammingIndex:
                         self.n_live += m
                         ix_rw_wrunlock(&self.rw)
                     return
-                f2 = np.empty(m + self.nbuf, dtype=np.uint64)
-                i2 = np.empty(m + self.nbuf, dtype=np.uint64)
-                pf = _ix_u64ptr(f2)
-                pi = _ix_u64ptr(i2)
-                with nogil:
-                    for j in range(m):
-                        pf[j] = fps[j]
-                        pi[j] = ids[j]
-                    for j in range(self.nbuf):
-                        pf[m + j] = self.buf_fps[j]
-                        pi[m + j] = self.buf_ids[j]
+                if self.nbuf == 0:  # build straight from the caller's arrays (no copy)
+                    f2 = np.asarray(fps)
+                    i2 = np.asarray(ids)
+                else:
+                    f2 = np.empty(m + self.nbuf, dtype=np.uint64)
+                    i2 = np.empty(m + self.nbuf, dtype=np.uint64)
+                    pf = _ix_u64ptr(f2)
+                    pi = _ix_u64ptr(i2)
+                    with nogil:
+                        for j in range(m):
+                            pf[j] = fps[j]
+                            pi[j] = ids[j]
+                        for j in range(self.nbuf):
+                            pf[m + j] = self.buf_fps[j]
+                            pi[m + j] = self.buf_ids[j]
                 segs = self._order(self._segobjs + [self._build(f2, i2)])
                 self._publish(segs, True, m)
                 self._compact(False)
@@ -1145,6 +1225,7 @@ cdef class HammingIndex:
                 g.s.res[t] = _ix_u32ptr(res)
                 g.s.rows[t] = _ix_u32ptr(rows)
                 g.arrays += [res, rows]
+        _ix_init_own(&g.s, self.tabs, self.T)
         with self._wlock:
             self._publish([g] if n else [], True)
             self.n_live = n
