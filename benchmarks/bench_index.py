@@ -89,11 +89,14 @@ def make_data(kind: str, n: int, nq: int, k: int, seed: int):
 # ---------------------------------------------------------------------- peers
 # Each returns (build seconds, bytes, single(qs) -> counts, batch(qs) -> counts or None).
 
+BUDGET: dict[str, int | None] = {"bytes": None}  # --budget-gb
+
+
 def peer_simdup(fps, ids, k):
     from simdup.index import SimHashIndex
 
     t = time.perf_counter()
-    ix = SimHashIndex(k, expected_n=len(fps))
+    ix = SimHashIndex(k, expected_n=len(fps), memory_budget=BUDGET["bytes"])
     ix.add_many(fps, ids)
     build = time.perf_counter() - t
     query = ix.query
@@ -192,7 +195,11 @@ def main(argv=None) -> int:
                     help=f"comma-separated subset of {PEERS}")
     ap.add_argument("--tiny", action="store_true", help="n=5000, 400 queries (smoke test)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--budget-gb", type=float, default=None,
+                    help="memory budget handed to simdup's planner (default 48 B/fingerprint)")
     args = ap.parse_args(argv)
+    if args.budget_gb is not None:
+        BUDGET["bytes"] = int(args.budget_gb * 2**30)
     if args.tiny:
         args.n, args.queries = 5000, 400
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -241,7 +248,8 @@ def main(argv=None) -> int:
               f"{agree:>5s}" + (f"  ({m:,} single queries)" if m < len(queries) else ""))
     if "simdup" in rows:
         from simdup.index import SimHashIndex
-        print(f"# simdup design: {SimHashIndex(args.k, expected_n=args.n).plan.describe()}")
+        plan = SimHashIndex(args.k, expected_n=args.n, memory_budget=BUDGET["bytes"]).plan
+        print(f"# simdup design: {plan.describe()}")
     print("# MB: simdup = its arrays (index.nbytes), numpy = the raw arrays, faiss-flat = its "
           "codes, others = RSS growth while building; x MH = ratio to faiss IndexBinaryMultiHash")
     return 0 if all(r[4] != "NO" for r in rows.values()) else 1

@@ -120,6 +120,11 @@ class IndexPlan:
         return self._estimate()[0]
 
     @property
+    def candidates_per_probe(self) -> float:
+        """Bucket entries one table probe scans, on average over the tables."""
+        return self.expected_candidates / len(self.tables)
+
+    @property
     def memory_bytes(self) -> float:
         """Estimated bytes of the index at ``expected_n`` fingerprints (ids included)."""
         return self._estimate()[1]
@@ -142,7 +147,8 @@ class IndexPlan:
         keys = sorted(set(self.key_bits))
         return (
             f"{self.name}: {self.n_tables} tables, key bits {keys}, "
-            f"~{self.expected_candidates:.1f} candidates/query and "
+            f"~{self.candidates_per_probe:.1f} candidates/probe "
+            f"({self.expected_candidates:.1f}/query) and "
             f"{self.bytes_per_fingerprint:.1f} B/fingerprint at n={self.expected_n:,}"
         )
 
