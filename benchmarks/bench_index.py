@@ -179,6 +179,26 @@ QUERY_SHARE = {"simdup": 1.0, "faiss-multihash": 1.0, "faiss-flat": 0.01, "simha
                "numpy": 0.01}
 
 
+def online(fps, ids, k, ops: int, seed: int) -> None:
+    """A crawler's pattern: add_if_new (query + insert) per new page, on top of ``fps``."""
+    from simdup.index import SimHashIndex
+
+    ix = SimHashIndex(k, expected_n=len(fps) + ops, memory_budget=BUDGET["bytes"])
+    ix.add_many(fps, ids)
+    rng = np.random.default_rng(seed + 1)
+    new = rng.integers(0, 2**64, ops, dtype=np.uint64).tolist()
+    add_if_new = ix.add_if_new
+    base = int(ids[-1]) + 1 if len(ids) else 0
+    t = time.perf_counter()
+    for i, fp in enumerate(new):
+        add_if_new(fp, base + i)
+    dt = time.perf_counter() - t
+    st = ix._stats()
+    print(f"# online: {ops:,} add_if_new on top of {len(fps):,}: {ops / dt:,.0f} ops/s "
+          f"(each a query and an insert); then segments {st['segments']}, "
+          f"{st['buffered']} buffered")
+
+
 def rate(fn, qs):
     t = time.perf_counter()
     counts = fn(qs)
@@ -195,6 +215,8 @@ def main(argv=None) -> int:
                     help=f"comma-separated subset of {PEERS}")
     ap.add_argument("--tiny", action="store_true", help="n=5000, 400 queries (smoke test)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--online", type=int, default=0, metavar="OPS",
+                    help="also time OPS interleaved add_if_new calls (query + insert)")
     ap.add_argument("--budget-gb", type=float, default=None,
                     help="memory budget handed to simdup's planner (default 48 B/fingerprint)")
     args = ap.parse_args(argv)
@@ -250,6 +272,8 @@ def main(argv=None) -> int:
         from simdup.index import SimHashIndex
         plan = SimHashIndex(args.k, expected_n=args.n, memory_budget=BUDGET["bytes"]).plan
         print(f"# simdup design: {plan.describe()}")
+    if args.online and "simdup" in rows:
+        online(fps, ids, args.k, args.online, args.seed)
     print("# MB: simdup = its arrays (index.nbytes), numpy = the raw arrays, faiss-flat = its "
           "codes, others = RSS growth while building; x MH = ratio to faiss IndexBinaryMultiHash")
     return 0 if all(r[4] != "NO" for r in rows.values()) else 1

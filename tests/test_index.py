@@ -14,7 +14,7 @@ from simdup.index_plan import MAX_K, candidate_plans, covers, make_plan, plan_in
 
 # Designs small enough to build quickly for every k the index supports.
 DESIGNS = {k: [p for p in candidate_plans(k) if p.n_tables <= 40] for k in range(MAX_K + 1)}
-HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYP = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check_same(index, oracle, queries):
