@@ -1,7 +1,9 @@
-"""pytest-benchmark micro-benchmarks of SimHashIndex (opt-in: outside the default testpaths).
+"""pytest-benchmark micro-benchmarks of SimHashIndex.
 
-Run: pytest benchmarks/test_index_micro.py --benchmark-enable
-Size with SIMDUP_MICRO_N (default 1_000_000).
+Under the default ``--benchmark-disable`` each runs once (a one-second check);
+time them with ``pytest benchmarks/test_index_micro.py --benchmark-enable``.
+Size with SIMDUP_MICRO_N (default 1_000_000). Queries repeat, so caches are
+warm: quote benchmarks/bench_index.py for throughput, not these.
 """
 
 from __future__ import annotations

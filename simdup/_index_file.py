@@ -44,7 +44,7 @@ def _align(x: int) -> int:
 
 
 def _checksum(a: np.ndarray) -> int:
-    return xxh64(a.view(np.uint8)) if a.size else xxh64(b"")
+    return xxh64(a.view(np.uint8).data) if a.size else xxh64(b"")
 
 
 def write(path: str | os.PathLike[str], parts: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -70,7 +70,7 @@ def write(path: str | os.PathLike[str], parts: dict[str, np.ndarray], meta: dict
             f.write(b"\0" * (start - _PRELUDE.size - len(header)))
             for sec, arr in zip(sections, parts.values()):
                 arr = np.ascontiguousarray(arr)
-                f.write(memoryview(arr).cast("B"))
+                f.write(arr.data.cast("B"))
                 f.write(b"\0" * (_align(arr.nbytes) - arr.nbytes))
             f.flush()
             os.fsync(f.fileno())

@@ -161,7 +161,7 @@ class Deduper:
 
     def __contains__(self, doc_id: object) -> bool:
         try:
-            return self._key(doc_id) in self.index  # type: ignore[arg-type]
+            return self._key(doc_id) in self.index
         except (TypeError, ValueError):
             return False
 

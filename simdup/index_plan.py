@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, pairwise
 
 __all__ = [
+    "DEFAULT_BYTES_PER_FINGERPRINT",
+    "MAX_K",
     "BitRange",
     "IndexPlan",
-    "MAX_K",
-    "DEFAULT_BYTES_PER_FINGERPRINT",
     "candidate_plans",
     "covers",
     "dir_bits",
@@ -63,7 +63,7 @@ def dir_bits(n: int, p: int) -> int:
 
 def _binom_cdf(n: int, k: int) -> float:
     """P(popcount of n uniform random bits <= k)."""
-    return sum(math.comb(n, i) for i in range(0, min(k, n) + 1)) / 2.0**n
+    return sum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2.0**n
 
 
 @dataclass(frozen=True)
@@ -261,8 +261,10 @@ def plan_index(k: int = 3, expected_n: int = 1_000_000,
     if isinstance(expected_n, bool) or not isinstance(expected_n, int) or expected_n < 0:
         raise ValueError(f"expected_n must be a non-negative int, got {expected_n!r}")
     plans = candidate_plans(k, expected_n)
-    budget = memory_budget
-    if budget is None:
+    budget: float
+    if memory_budget is not None:
+        budget = memory_budget
+    else:
         smallest_indexed = min(p.memory_bytes for p in plans if p.name != "scan")
         budget = max(DEFAULT_BYTES_PER_FINGERPRINT * max(expected_n, 1), smallest_indexed)
     fitting = [p for p in plans if p.memory_bytes <= budget]
@@ -285,7 +287,7 @@ def covers(tables: tuple[tuple[BitRange, ...], ...] | list, k: int) -> bool:
         for lo, w in key:
             bounds.update((lo, lo + w))
     cuts = sorted(bounds)
-    intervals = list(zip(cuts, cuts[1:]))
+    intervals = list(pairwise(cuts))
     masks = []
     for key in tables:
         m = 0

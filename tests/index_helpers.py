@@ -63,5 +63,6 @@ def brute_force_many(stored: np.ndarray, ids: np.ndarray, queries: np.ndarray, k
         out_ids.append(ids[sel][order])
         out_d.append(d[sel][order])
         offsets.append(offsets[-1] + len(sel))
-    cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.empty(0, t)  # noqa: E731
+    def cat(xs, t):
+        return np.concatenate(xs).astype(t) if xs else np.empty(0, t)
     return np.array(offsets, np.int64), cat(out_ids, np.uint64), cat(out_d, np.uint8)

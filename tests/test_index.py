@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -126,7 +128,7 @@ def test_planned_memory_matches_the_built_index():
     assert index.nbytes / n <= 48
 
 
-@pytest.mark.parametrize("k", range(0, 9))
+@pytest.mark.parametrize("k", range(9))
 def test_real_fingerprints_every_k(k):
     fps = reuters_fingerprints()
     ids = np.arange(len(fps), dtype=np.uint64) * 3 + 1
@@ -164,7 +166,7 @@ def test_growth_past_the_buffer_makes_geometric_segments():
     stats = index._stats()
     assert stats["buffered"] < 1024 and 1 <= len(stats["segments"]) <= 4
     sizes = stats["segments"]
-    assert all(a > 8 * b for a, b in zip(sizes, sizes[1:])) or len(sizes) == 1
+    assert all(a > 8 * b for a, b in itertools.pairwise(sizes)) or len(sizes) == 1
     for i in range(0, 6000, 3):  # a third removed: segments compact past half deleted
         index.remove(i)
         oracle.remove(i)

@@ -157,7 +157,7 @@ def test_corrupted_header_always_detected(saved):
 
 
 def test_corrupted_data(saved, tmp_path):
-    ix, path, queries = saved
+    _, path, queries = saved
     raw = path.read_bytes()
     h_end = 24 + struct.unpack("<I", raw[12:16])[0]
     rng = np.random.default_rng(3)

@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+
 from simdup.index import SimHashIndex
 
 K = 3
@@ -55,7 +56,7 @@ def test_readers_during_writes():
             if got not in (0, batch):
                 errors.append(f"batch {j} half visible: {got}")
             pick = r.integers(0, len(stable), 256)
-            off, ids, dist = ix.query_many(stable[pick])
+            off, ids, _ = ix.query_many(stable[pick])
             for q in range(len(pick)):
                 seg = ids[off[q]:off[q + 1]]
                 if int(stable_ids[pick[q]]) not in seg.tolist():
