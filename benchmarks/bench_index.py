@@ -189,14 +189,17 @@ def online(fps, ids, k, ops: int, seed: int) -> None:
     new = rng.integers(0, 2**64, ops, dtype=np.uint64).tolist()
     add_if_new = ix.add_if_new
     base = int(ids[-1]) + 1 if len(ids) else 0
-    t = time.perf_counter()
+    lat = np.empty(ops)
+    clock = time.perf_counter
     for i, fp in enumerate(new):
+        t = clock()
         add_if_new(fp, base + i)
-    dt = time.perf_counter() - t
+        lat[i] = clock() - t
     st = ix._stats()
-    print(f"# online: {ops:,} add_if_new on top of {len(fps):,}: {ops / dt:,.0f} ops/s "
-          f"(each a query and an insert); then segments {st['segments']}, "
-          f"{st['buffered']} buffered")
+    print(f"# online: {ops:,} add_if_new on top of {len(fps):,}: {ops / lat.sum():,.0f} ops/s "
+          f"(each a query and an insert); latency p50 {np.median(lat) * 1e6:.1f} us, "
+          f"p99.9 {np.percentile(lat, 99.9) * 1e6:.0f} us, max {lat.max() * 1e3:.0f} ms "
+          f"(merges); then segments {st['segments']}, {st['buffered']} buffered")
 
 
 def rate(fn, qs):

@@ -33,7 +33,8 @@ from simdup import _index_file
 from simdup._core import HammingIndex
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
-__all__ = ["FINGERPRINT_SPEC_VERSION", "SimHashIndex", "as_uint64_array"]
+__all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
+           "plan_index"]
 
 FINGERPRINT_SPEC_VERSION = 1
 """Version of the fingerprint definition the stored fingerprints follow (saved in files)."""

@@ -55,6 +55,19 @@ def test_round_trip(saved, mmap):
     assert back.query(2999)[0] == (2999 + 10**13, 0)
 
 
+def test_mmap_maps_instead_of_reading(saved):
+    _, path, _ = saved
+    _, parts = _index_file.read(path, mmap=True, verify=False)
+    for name, arr in parts.items():
+        base = arr
+        while base is not None and not isinstance(base, np.memmap):
+            base = base.base
+        assert isinstance(base, np.memmap), name
+        assert not arr.flags.writeable
+    _, parts = _index_file.read(path, mmap=False, verify=True)
+    assert not any(isinstance(a.base, np.memmap) for a in parts.values())
+
+
 def test_save_is_atomic_and_leaves_no_temp_files(saved, tmp_path):
     ix, path, _ = saved
     before = path.read_bytes()
