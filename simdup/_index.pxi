@@ -527,12 +527,12 @@ cdef class _Segment:
         free(self.s.res)
         free(self.s.rows)
 
-    cdef int _ensure_deleted(self) except -1:
-        # Allocated by the writer before it takes the write lock; readers see NULL or zeros.
-        if self.s.deleted == NULL and self.s.n > 0:
-            self.deleted_arr = np.zeros((self.s.n + 7) // 8, dtype=np.uint8)
-            self.s.deleted = <uint8_t*>_ix_u8ptr(self.deleted_arr)
-        return 0
+    cdef uint8_t* _deleted_bitmap(self) except NULL:
+        """The tombstone bitmap, allocated on first use (the caller publishes it under
+        the write lock, so no reader meets a half-initialised one)."""
+        if self.deleted_arr is None:
+            self.deleted_arr = np.zeros((self.s.n + 7) // 8 + 1, dtype=np.uint8)
+        return <uint8_t*>_ix_u8ptr(self.deleted_arr)
 
     def nbytes(self):
         return sum(a.nbytes for a in self.arrays) + (
@@ -1020,6 +1020,7 @@ cdef class HammingIndex:
         cdef uint64_t key
         cdef Py_ssize_t s, r
         cdef _Segment g = None
+        cdef uint8_t* bitmap = NULL
         self._check_ready()
         try:
             key = _ix_as_u64(id, "id")
@@ -1030,10 +1031,11 @@ cdef class HammingIndex:
                 raise KeyError(id)
             if s >= 0:
                 g = self._segobjs[s]
-                g._ensure_deleted()
+                bitmap = g._deleted_bitmap()
             with nogil:
                 ix_rw_wrlock(&self.rw)
                 if s >= 0:
+                    g.s.deleted = bitmap
                     g.s.deleted[r >> 3] |= <uint8_t>(1 << (r & 7))
                     g.s.n_deleted += 1
                 else:
