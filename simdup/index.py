@@ -24,6 +24,7 @@ consistent).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -156,9 +157,16 @@ class SimHashIndex(HammingIndex):
             raise ValueError(f"{fps.shape[0]} fingerprints but {keys.shape[0]} ids")
         self._add_many(fps, keys)
 
-    def query_many(self, fingerprints: Any) -> tuple[
+    def query_many(self, fingerprints: Any, *, n_threads: int = 1) -> tuple[
             npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
         """Query many fingerprints in one call (the GIL is released throughout).
+
+        Parameters
+        ----------
+        fingerprints : array-like of uint64
+        n_threads : int, default 1
+            Split the batch over this many threads (each runs the compiled
+            loop without the GIL).
 
         Returns
         -------
@@ -171,9 +179,19 @@ class SimHashIndex(HammingIndex):
         Raises
         ------
         TypeError, ValueError
-            As :func:`as_uint64_array`.
+            As :func:`as_uint64_array`, or ``n_threads < 1``.
         """
-        return self._query_many(as_uint64_array(fingerprints, "fingerprints"))
+        fps = as_uint64_array(fingerprints, "fingerprints")
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        if n_threads == 1 or len(fps) < 2 * 1024:
+            return self._query_many(fps)
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = list(pool.map(self._query_many, np.array_split(fps, n_threads)))
+        starts = np.cumsum([0] + [len(p[1]) for p in parts[:-1]])
+        offsets = np.concatenate([parts[0][0][:1]] + [p[0][1:] + s for p, s in zip(parts, starts)])
+        return (offsets, np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
 
     # ----------------------------------------------------------- persistence
 

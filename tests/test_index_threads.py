@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from simdup.index import SimHashIndex
 
@@ -107,3 +108,19 @@ def test_add_if_new_is_atomic_across_writers():
         t.join()
     assert sorted(wins) == list(range(200))
     assert len(ix) == 200
+
+
+def test_query_many_threads_match_one_thread():
+    rng = np.random.default_rng(4)
+    fps = rng.integers(0, 2**64, 50_000, dtype=np.uint64)
+    ix = SimHashIndex(K, expected_n=len(fps))
+    ix.add_many(fps, np.arange(len(fps), dtype=np.uint64))
+    qs = np.concatenate([fps[:6000] ^ np.uint64(0b1011), rng.integers(0, 2**64, 3001,
+                                                                      dtype=np.uint64)])
+    one = ix.query_many(qs)
+    for n in (2, 3, 8):
+        for a, b in zip(one, ix.query_many(qs, n_threads=n)):
+            np.testing.assert_array_equal(a, b)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError):
+            ix.query_many(qs, n_threads=bad)
