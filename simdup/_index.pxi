@@ -616,6 +616,7 @@ cdef class HammingIndex:
             raise ValueError(f"k must be in [0, {IX_MAX_K}], got {k}")
         if not tables:
             raise ValueError("a design needs at least one table")
+        free(self.tabs)  # a previous attempt that raised
         self.tabs = <IxTable*>calloc(len(tables), sizeof(IxTable))
         if self.tabs == NULL:
             raise MemoryError()
