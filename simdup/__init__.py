@@ -12,19 +12,26 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .dedup import DedupResult, Pairs, dedup, find_duplicates
+from .deduper import Deduper
 from .distance import as_fingerprints, hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
+from .index import IndexPlan, SimHashIndex
+from .index_plan import plan_index
 from .tokenize import Document
 
 __all__ = [
     "SPEC_VERSION",
     "DedupResult",
+    "Deduper",
+    "IndexPlan",
     "NotFittedError",
     "Pairs",
+    "SimHashIndex",
     "SimHasher",
     "as_fingerprints",
     "dedup",
     "find_duplicates",
+    "plan_index",
     "hamming",
     "similarity",
     "simhash",

@@ -769,3 +769,4 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
 
 
 include "_dedup.pxi"
+include "_index.pxi"

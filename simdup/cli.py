@@ -22,7 +22,9 @@ from tqdm import tqdm
 from . import __version__
 from .dedup import MAX_K, DedupResult, dedup
 from .distance import hamming
+from ._core import hash_strings
 from .hasher import SimHasher
+from .index import SimHashIndex
 from .io import Corpus, CorpusError, atomic_output, format_of, is_jsonl, open_corpus, read_jsonl
 
 
@@ -189,6 +191,98 @@ def _print_summary(s: dict) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
+# -- simdup index: a saved index for crawlers that keep state between runs ----------------
+#
+# The index stores uint64 ids; documents are named by their corpus ids (URLs,
+# file names), so the names live beside it in INDEX.names.json with the model
+# the fingerprints were made with.
+
+
+def _names_path(index_path: Path) -> Path:
+    return index_path.with_name(index_path.name + ".names.json")
+
+
+def _load_index(path: Path) -> tuple[SimHashIndex, dict]:
+    index = SimHashIndex.load(path)
+    try:
+        meta = json.loads(_names_path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{_names_path(path)}: missing (written by `simdup index build` beside the index)") from None
+    except ValueError:
+        raise CliError(f"{_names_path(path)}: not valid JSON") from None
+    return index, meta
+
+
+def _save_index(index: SimHashIndex, meta: dict, path: Path) -> None:
+    # Names first: an index file never refers to names that were not written.
+    with atomic_output(_names_path(path)) as tmp:
+        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    index.save(path)
+
+
+def _index_documents(args: argparse.Namespace, meta_model: str | None) -> tuple[list[str], np.ndarray]:
+    names, texts = [], []
+    for path in args.corpus:
+        for doc_id, text in _progress(open_corpus(path, args.text_field, args.id_field).records(), args,
+                                      desc="reading"):
+            names.append(doc_id)
+            texts.append(text)
+    hasher = SimHasher.load(meta_model) if meta_model else SimHasher.default()
+    return names, hasher.transform(texts)  # type: ignore[return-value]
+
+
+def _ids(names: list[str]) -> np.ndarray:
+    return hash_strings([name.encode("utf-8") for name in names])
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    names, fps = _index_documents(args, args.model)
+    if len(set(names)) != len(names):
+        raise CliError("document ids must be unique (use --id-field)")
+    index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
+    index.add_many(fps, _ids(names))
+    meta = {"model": os.path.abspath(args.model) if args.model else None,
+            "names": {f"{i:016x}": n for i, n in zip(_ids(names).tolist(), names)}}
+    _save_index(index, meta, Path(args.index))
+    print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
+    return 0
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    index, meta = _load_index(Path(args.index))
+    names, fps = _index_documents(args, meta.get("model"))
+    ids = _ids(names)
+    clash = [n for n, i in zip(names, ids.tolist()) if f"{i:016x}" in meta["names"]]
+    if clash:
+        raise CliError(f"document id {clash[0]!r} is already in the index")
+    if len(set(names)) != len(names):
+        raise CliError("document ids must be unique (use --id-field)")
+    index.add_many(fps, ids)
+    meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})
+    _save_index(index, meta, Path(args.index))
+    print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
+    return 0
+
+
+def cmd_index_query(args: argparse.Namespace) -> int:
+    index, meta = _load_index(Path(args.index))
+    names, fps = _index_documents(args, meta.get("model"))
+    offsets, ids, distances = index.query_many(fps)
+    out = sys.stdout
+    for q, name in enumerate(names):
+        for i, d in zip(ids[offsets[q]:offsets[q + 1]].tolist(), distances[offsets[q]:offsets[q + 1]].tolist()):
+            out.write(f"{name}\t{meta['names'].get(f'{i:016x}', f'{i:016x}')}\t{d}\n")
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace) -> int:
+    index, meta = _load_index(Path(args.index))
+    info = {"index": args.index, "documents": len(index), "k": index.k, "model": meta.get("model") or "default",
+            "bytes": index.nbytes, "design": index.plan.describe()}
+    print(json.dumps(info, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simdup", description="Near-duplicate detection with 64-bit SimHash.")
     parser.add_argument("--version", action="version", version=f"simdup {__version__}")
@@ -221,6 +315,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(run=cmd_dedup)
+
+    p = sub.add_parser("index", help="a saved near-duplicate index: build, add, query, info",
+                       description="Keep an exact Hamming index of a corpus between runs (for crawlers). "
+                       "Documents are named by their ids (--id-field; file names for directories).")
+    isub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    q = isub.add_parser("build", parents=[common], help="fingerprint CORPUS and write a new index")
+    q.add_argument("corpus", nargs="+", metavar="CORPUS")
+    q.add_argument("-o", "--output", dest="index", required=True, metavar="INDEX")
+    q.add_argument("-k", type=int, default=3, choices=range(17), metavar="K", help="largest distance, 0-16 (default 3)")
+    q.set_defaults(run=cmd_index_build)
+    q = isub.add_parser("add", parents=[common], help="add CORPUS's documents to INDEX")
+    q.add_argument("index", metavar="INDEX")
+    q.add_argument("corpus", nargs="+", metavar="CORPUS")
+    q.set_defaults(run=cmd_index_add)
+    q = isub.add_parser("query", parents=[common], help="print QUERY_ID<TAB>MATCH_ID<TAB>DISTANCE per match")
+    q.add_argument("index", metavar="INDEX")
+    q.add_argument("corpus", nargs="+", metavar="CORPUS")
+    q.set_defaults(run=cmd_index_query)
+    q = isub.add_parser("info", help="size, k and table design of INDEX (JSON)")
+    q.add_argument("index", metavar="INDEX")
+    q.set_defaults(run=cmd_index_info)
 
     p = sub.add_parser("hash", parents=[common], help="print one fingerprint (hex) per document",
                        description="Print `FINGERPRINT<TAB>NAME` per document: one per record of a "

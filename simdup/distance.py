@@ -16,28 +16,33 @@ _MAX = (1 << 64) - 1
 def as_fingerprints(values: object, name: str = "fingerprints") -> FingerprintArray:
     """Return ``values`` as a ``uint64`` array, or raise a clear error.
 
-    Accepts a ``uint64`` array as is, and a sequence of Python ints in
-    ``[0, 2**64)``. Other dtypes raise ``TypeError`` rather than being cast,
-    since casting signed or float values would silently change them.
+    Accepts numpy arrays of any integer dtype and sequences of Python ints;
+    the values must lie in ``[0, 2**64)``. Nothing is converted silently: a
+    negative value raises instead of wrapping around, and a float, bool or
+    string dtype raises instead of being cast.
+
+    Raises
+    ------
+    TypeError
+        A non-integer dtype, or a sequence holding non-integers.
+    ValueError
+        A value outside ``[0, 2**64)``.
     """
-    if isinstance(values, np.ndarray):
-        if values.dtype != np.uint64:
-            raise TypeError(
-                f"{name} must have dtype uint64, got {values.dtype} "
-                "(convert with .astype(np.uint64) if the values are non-negative integers)"
-            )
-        return values
-    try:
-        array = np.asarray(values, dtype=object)
-    except Exception as exc:
-        raise TypeError(f"{name} must be uint64 values: {exc}") from None
-    if array.dtype == object and array.size:
-        flat = array.ravel()
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in flat):
+    a = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if a.size == 0 and a.dtype.kind == "f" and not isinstance(values, np.ndarray):
+        a = a.astype(np.uint64)  # an empty list
+    if a.dtype.kind == "O":
+        items = a.ravel().tolist()
+        if not all((type(v) is int or isinstance(v, np.integer)) and not isinstance(v, bool) for v in items):
             raise TypeError(f"{name} must be integers")
-        if not all(0 <= int(v) <= _MAX for v in flat):
+        if any(v < 0 or v > _MAX for v in items):
             raise ValueError(f"{name} must be in [0, 2**64)")
-    return np.asarray(array.astype(np.uint64) if array.size else np.empty(array.shape, np.uint64))
+        a = np.array(items, dtype=np.uint64).reshape(a.shape)
+    if a.dtype.kind not in "ui":
+        raise TypeError(f"{name} must have an integer dtype, got {a.dtype}")
+    if a.dtype.kind == "i" and a.size and a.min() < 0:
+        raise ValueError(f"{name} must be in [0, 2**64), got a negative value")
+    return a.astype(np.uint64, copy=False)
 
 
 def _as_int(value: object, name: str) -> int:

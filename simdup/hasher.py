@@ -315,9 +315,10 @@ class SimHasher:
         return fps, n_tokens
 
     def fit_transform(self, docs: Iterable[str | bytes], y: object = None) -> npt.NDArray[np.uint64]:
-        """Fit on ``docs`` and fingerprint them (``docs`` is read twice: pass a sequence)."""
-        items: list[str | bytes] = list(_documents(docs))  # type: ignore[arg-type]
-        return self.fit(items).transform(items)  # type: ignore[return-value]
+        """Fit on ``docs`` and fingerprint them, tokenizing each document once."""
+        self._check_params()
+        prepared = self._prepare(docs)
+        return self._fit_prepared(prepared)._transform_prepared(prepared)[0]
 
     def fingerprint(self, doc: str | bytes) -> int:
         """Fingerprint of one document, as a Python int in ``[0, 2**64)``."""

@@ -239,3 +239,44 @@ def test_dedup_unknown_format_and_missing_input(tmp_path: Path) -> None:
     assert result.returncode == 1 and "unknown format" in result.stderr
     result = run("dedup", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "o.jsonl"))
     assert result.returncode == 1 and "none.jsonl" in result.stderr
+
+
+# -- simdup index ---------------------------------------------------------------------
+
+
+def test_index_build_add_query_info(tmp_path: Path) -> None:
+    records = sample_records()
+    first = tmp_path / "first.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in records[:1000]))
+    second = tmp_path / "second.jsonl"
+    second.write_text("".join(json.dumps(r) + "\n" for r in records[1000:1200]))
+    index = tmp_path / "crawl.idx"
+    result = run("index", "build", "--quiet", str(first), "-o", str(index))
+    assert result.returncode == 0, result.stderr
+    info = json.loads(run("index", "info", str(index)).stdout)
+    assert info["documents"] == 1000 and info["k"] == 3 and info["model"] == "default"
+    assert run("index", "add", "--quiet", str(index), str(second)).returncode == 0
+    assert json.loads(run("index", "info", str(index)).stdout)["documents"] == 1200
+    # a query document that repeats record 10's text finds record 10 at distance 0
+    query = tmp_path / "query.jsonl"
+    query.write_text(json.dumps({"id": "new-page", "text": records[9]["text"]}) + "\n")
+    result = run("index", "query", "--quiet", str(index), str(query))
+    assert result.returncode == 0, result.stderr
+    matches = [line.split("\t") for line in result.stdout.splitlines()]
+    assert ["new-page", records[9]["id"], "0"] in matches
+    assert all(int(d) <= 3 for _, _, d in matches)
+
+
+def test_index_errors(tmp_path: Path) -> None:
+    records = sample_records()[:50]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+    index = tmp_path / "i.idx"
+    assert run("index", "build", "--quiet", str(corpus), "-o", str(index)).returncode == 0
+    again = run("index", "add", "--quiet", str(index), str(corpus))
+    assert again.returncode == 1 and "already in the index" in again.stderr
+    (tmp_path / "bad.idx").write_bytes(b"garbage" * 10)
+    bad = run("index", "info", str(tmp_path / "bad.idx"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    missing = run("index", "query", str(tmp_path / "none.idx"), str(corpus))
+    assert missing.returncode == 1 and "none.idx" in missing.stderr

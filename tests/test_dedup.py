@@ -162,8 +162,10 @@ def test_bad_arguments() -> None:
         find_duplicates(np.zeros(3, np.uint64), 11)
     with pytest.raises(TypeError, match="k must be an int"):
         find_duplicates(np.zeros(3, np.uint64), 2.5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="uint64"):
-        find_duplicates(np.zeros(3, np.int64), 3)
+    with pytest.raises(TypeError, match="integer dtype"):
+        find_duplicates(np.zeros(3, np.float64), 3)
+    with pytest.raises(ValueError, match="negative"):
+        find_duplicates(np.array([-1, 2]), 3)
     with pytest.raises(ValueError, match="one-dimensional"):
         find_duplicates(np.zeros((2, 2), np.uint64), 3)
     with pytest.raises(ValueError, match="verify"):

@@ -40,13 +40,18 @@ def test_scalar_out_of_range_or_wrong_type(bad: object) -> None:
         hamming(bad, 0)  # type: ignore[arg-type]
 
 
-def test_arrays_of_other_dtypes_are_rejected_not_cast() -> None:
-    with pytest.raises(TypeError, match="uint64"):
-        hamming(np.array([1, 2], dtype=np.int64), np.array([1, 2], dtype=np.uint64))
-    with pytest.raises(TypeError, match="uint64"):
+def test_other_dtypes_are_checked_never_silently_cast() -> None:
+    assert hamming(np.array([1, 2], dtype=np.int64), np.array([1, 2], dtype=np.uint64)).tolist() == [0, 0]
+    with pytest.raises(ValueError, match="negative"):
+        hamming(np.array([-1], dtype=np.int64), np.array([1], dtype=np.uint64))
+    with pytest.raises(TypeError, match="integer dtype"):
         as_fingerprints(np.array([1.0]))
+    with pytest.raises(TypeError, match="integer dtype"):
+        as_fingerprints(np.array([True]))
     with pytest.raises(ValueError, match="2\\*\\*64"):
         as_fingerprints([-1])
-    with pytest.raises(TypeError, match="integers"):
+    with pytest.raises(TypeError, match="integer"):
         as_fingerprints(["a"])
+    with pytest.raises(TypeError, match="integers"):
+        as_fingerprints([1, None])
     assert as_fingerprints([]).dtype == np.uint64

@@ -1,0 +1,159 @@
+"""On-disk format of :class:`simdup.SimHashIndex` (little-endian).
+
+=======  ======================================================================
+offset   content
+=======  ======================================================================
+0        magic ``b"SIMDUPIX"``
+8        uint32 format version (:data:`FORMAT_VERSION`)
+12       uint32 length ``H`` of the JSON header
+16       uint64 XXH64 (seed 0) of the JSON header bytes
+24       JSON header: k, table design, directory bits, fingerprint spec
+         version, count, and for each array its name, dtype, length, offset
+         (from the data start) and XXH64
+align64  data: the arrays, each starting on a 64-byte boundary
+=======  ======================================================================
+
+Opening checks magic, version, header checksum, schema and the exact file
+size, so truncation and a damaged header are always caught; the arrays'
+checksums are checked only with ``verify=True`` because that reads the whole
+file (what ``mmap=True`` exists to avoid).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+from simdup._core import xxh64
+from simdup.io import atomic_output
+
+MAGIC = b"SIMDUPIX"
+FORMAT_VERSION = 1
+_PRELUDE = struct.Struct("<8sIIQ")
+_ALIGN = 64
+_MAX_HEADER = 1 << 24
+_DTYPES = {"fps": "<u8", "ids": "<u8"}  # everything else is <u4
+
+
+def _align(x: int) -> int:
+    return (x + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _checksum(a: np.ndarray) -> int:
+    return xxh64(a.view(np.uint8).data) if a.size else xxh64(b"")
+
+
+def write(path: str | os.PathLike[str], parts: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write arrays and metadata atomically: temp file in the same directory, fsync, rename."""
+    path = os.fspath(path)
+    sections = []
+    pos = 0
+    for name, arr in parts.items():
+        arr = np.ascontiguousarray(arr)
+        sections.append({"name": name, "dtype": arr.dtype.str, "length": int(arr.shape[0]),
+                         "offset": pos, "xxh64": _checksum(arr)})
+        pos = _align(pos + arr.nbytes)
+    header = json.dumps({**meta, "sections": sections, "data_bytes": pos},
+                        separators=(",", ":")).encode()
+    prelude = _PRELUDE.pack(MAGIC, FORMAT_VERSION, len(header), xxh64(header))
+    start = _align(_PRELUDE.size + len(header))
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.write(prelude)
+        f.write(header)
+        f.write(b"\0" * (start - _PRELUDE.size - len(header)))
+        for arr in parts.values():
+            arr = np.ascontiguousarray(arr)
+            f.write(arr.data.cast("B"))
+            f.write(b"\0" * (_align(arr.nbytes) - arr.nbytes))
+
+
+def _bad(msg: str) -> ValueError:
+    return ValueError(f"corrupted or truncated index file: {msg}")
+
+
+def _check_header(h: Any) -> None:
+    """Types and ranges of every header field the loader relies on."""
+    if not isinstance(h, dict):
+        raise _bad("header is not an object")
+    for key, typ in (("k", int), ("tables", list), ("dir_bits", list), ("count", int),
+                     ("fingerprint_spec_version", int), ("sections", list), ("data_bytes", int)):
+        if not isinstance(h.get(key), typ) or isinstance(h.get(key), bool):
+            raise _bad(f"header field {key!r} missing or mistyped")
+    if h["count"] < 0 or len(h["dir_bits"]) != len(h["tables"]):
+        raise _bad("inconsistent header")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 26
+               for d in h["dir_bits"]):
+        raise _bad("bad directory bits")
+    for t in h["tables"]:
+        if not isinstance(t, list) or not all(
+                isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) for v in r)
+                for r in t):
+            raise _bad("bad table design")
+
+
+def _expected_sections(h: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    n = h["count"]
+    want = {"fps": ("<u8", n), "ids": ("<u8", n), "id_order": ("<u4", n)}
+    for t, d in enumerate(h["dir_bits"]):
+        want[f"dir{t}"] = ("<u4", (1 << d) + 1)
+        if t:
+            want[f"res{t}"] = ("<u4", n)
+            want[f"rows{t}"] = ("<u4", n)
+    return want
+
+
+def read(path: str | os.PathLike[str], *, mmap: bool, verify: bool
+         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of an index file (arrays read-only; memory maps when ``mmap``)."""
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        raw = f.read(_PRELUDE.size)
+        if len(raw) < _PRELUDE.size:
+            raise _bad(f"{size} bytes is shorter than the prelude")
+        magic, version, hlen, hsum = _PRELUDE.unpack(raw)
+        if magic != MAGIC:
+            raise ValueError(f"{path!r} is not a simdup index file")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"index file format version {version}; this simdup reads "
+                             f"version {FORMAT_VERSION}")
+        if hlen > _MAX_HEADER or _PRELUDE.size + hlen > size:
+            raise _bad("header length")
+        header_bytes = f.read(hlen)
+        if len(header_bytes) != hlen or xxh64(header_bytes) != hsum:
+            raise _bad("header checksum mismatch")
+        try:
+            h = json.loads(header_bytes)
+        except ValueError:
+            raise _bad("header is not JSON") from None
+        _check_header(h)
+        start = _align(_PRELUDE.size + hlen)
+        if start + h["data_bytes"] != size:
+            raise _bad(f"file has {size} bytes, header says {start + h['data_bytes']}")
+        want = _expected_sections(h)
+        secs = {s.get("name"): s for s in h["sections"] if isinstance(s, dict)}
+        if set(secs) != set(want) or len(h["sections"]) != len(want):
+            raise _bad("unexpected array list")
+        if mmap:
+            data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.empty(0, np.uint8)
+        else:
+            f.seek(0)
+            data = np.frombuffer(f.read(), dtype=np.uint8)
+            if data.shape[0] != size:
+                raise _bad("short read")
+    parts = {}
+    for name, (dtype, length) in want.items():
+        s = secs[name]
+        off, item = s.get("offset"), np.dtype(dtype).itemsize
+        if (s.get("dtype") != dtype or s.get("length") != length or not isinstance(off, int)
+                or off < 0 or off % _ALIGN or start + off + length * item > size):
+            raise _bad(f"array {name!r} does not fit the file")
+        arr = data[start + off:start + off + length * item].view(dtype)
+        if verify and _checksum(arr) != s.get("xxh64"):
+            raise _bad(f"checksum mismatch in array {name!r}")
+        parts[name] = arr.view(arr.dtype.newbyteorder("="))
+    return h, parts
