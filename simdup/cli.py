@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .dedup import MAX_K, DedupResult, dedup
+from .dedup import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
 from .distance import hamming
 from ._core import hash_strings
 from .hasher import SimHasher
@@ -300,14 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "directory of .txt/.html files. A summary goes to stderr (or stdout as JSON).")
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, help="deduplicated corpus to write (same format as INPUT)")
-    p.add_argument("-k", type=int, default=3, choices=range(MAX_K + 1), metavar="K",
-                   help=f"largest Hamming distance between near-duplicates, 0-{MAX_K} (default 3)")
+    p.add_argument("-k", type=int, default=DEFAULT_K, choices=range(MAX_K + 1), metavar="K",
+                   help=f"largest Hamming distance between candidate near-duplicates, 0-{MAX_K} "
+                   f"(default {DEFAULT_K})")
     p.add_argument("--clusters", help="also write id, cluster, kept_id, distance per duplicated document "
                    "(.csv, .jsonl, else tab-separated)")
     p.add_argument("--keep", choices=["first", "longest"], default="first",
                    help="which document of a cluster to keep (default: first)")
-    p.add_argument("--verify", type=float, metavar="THRESHOLD",
-                   help="keep only links whose word 3-shingle Jaccard similarity is at least THRESHOLD")
+    p.add_argument("--verify", type=float, metavar="THRESHOLD", default=DEFAULT_VERIFY,
+                   help="keep only links whose word 3-shingle Jaccard similarity is at least THRESHOLD "
+                   f"(default {DEFAULT_VERIFY})")
+    p.add_argument("--no-verify", dest="verify", action="store_const", const=None,
+                   help="link every pair within K bits, without the Jaccard check")
     p.add_argument("--ngram", type=int, default=1, help="word n-grams up to this length as tokens (default 1)")
     p.add_argument("--tokenizer", default="auto", choices=["auto", "words", "chinese"])
     p.add_argument("--segmenter", default="jieba", choices=["jieba", "rjieba"],

@@ -202,13 +202,17 @@ class DedupResult:
         }
 
 
+DEFAULT_K = 6
+DEFAULT_VERIFY = 0.8
+
+
 def dedup(
     docs: Iterable[str | bytes],
-    k: int = 3,
+    k: int = DEFAULT_K,
     *,
     hasher: SimHasher | None = None,
     keep: KeepRule = "first",
-    verify: float | None = None,
+    verify: float | None = DEFAULT_VERIFY,
     shingle_size: int = 3,
     progress: ProgressFactory | None = None,
 ) -> DedupResult:
@@ -217,17 +221,26 @@ def dedup(
     Parameters
     ----------
     docs : iterable of str or bytes
-    k : int, default=3
-        Documents whose fingerprints differ in at most ``k`` bits are linked.
+    k : int, default=6
+        Documents whose fingerprints differ in at most ``k`` bits are
+        candidate near-duplicates.
     hasher : SimHasher, optional
         The hasher; fitted on ``docs`` first unless it is already fitted.
         By default a ``SimHasher()`` fitted on ``docs``.
     keep : "first", "longest" or callable, default="first"
         Which document of a cluster is kept (see :func:`choose_kept`).
-    verify : float, optional
-        Keep only links whose documents' word ``shingle_size``-gram sets have
-        Jaccard similarity of at least ``verify`` (a document with fewer words
-        uses its words). Lets a wider ``k`` find more without false links.
+    verify : float or None, default=0.8
+        Keep only candidate links whose documents' word ``shingle_size``-gram
+        sets have Jaccard similarity of at least ``verify`` (a document with
+        fewer words uses its words); None links every candidate.
+
+    Notes
+    -----
+    The defaults come from ``benchmarks/eval_quality.py``: on Reuters-21578,
+    against exact word 3-shingle Jaccard >= 0.8, k=6 with verification at 0.8
+    has F1 0.977 (precision 1.0, recall 0.956), where k=3 without it has
+    0.868; on Fudan 0.994 against 0.985. k=8 raises recall a little more
+    (F1 0.988) but the self-join costs about six times as long.
     shingle_size : int, default=3
     progress : callable, optional
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``

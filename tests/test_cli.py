@@ -141,10 +141,15 @@ def test_dedup_jsonl_gz_writes_kept_records_clusters_and_summary(tmp_path: Path)
     rows = clusters.read_text().splitlines()
     assert rows[0] == "id,cluster,kept_id,distance"
     kept_ids = {r["id"] for r in kept}
+    clusters_seen: dict[str, set[str]] = {}
     for row in rows[1:]:
-        doc_id, _, kept_id, distance = row.split(",")
-        assert kept_id in kept_ids and 0 <= int(distance) <= 3
+        doc_id, cluster, kept_id, distance = row.split(",")
+        assert kept_id in kept_ids and 0 <= int(distance) <= 64
         assert (doc_id in kept_ids) == (doc_id == kept_id)
+        clusters_seen.setdefault(cluster, set()).add(kept_id)
+    # one kept document per cluster, and every cluster has a duplicate
+    assert all(len(k) == 1 for k in clusters_seen.values())
+    assert len(clusters_seen) == summary["clusters"]
     assert set(summary["timings"]) >= {"read", "fingerprint", "join", "cluster", "write"}
 
 
