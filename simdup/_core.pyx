@@ -61,6 +61,7 @@ cdef extern from "Python.h":
     # A macro over the str's own buffer: safe without the GIL while we hold a reference.
     Py_UCS4 _read_cp "PyUnicode_READ"(int kind, const void* data, Py_ssize_t index) nogil
     bint PyUnicode_IS_ASCII(object text)
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
 
 
 # --------------------------------------------------------------------------
@@ -228,7 +229,7 @@ cdef inline bint _is_han(uint32_t cp) noexcept nogil:
 
 
 def han_count(str text not None):
-    """``(han, visible)``: Han ideographs, and characters above U+0020, in ``text``."""
+    """``(han, visible)``: Han ideographs, and characters that are not whitespace, in ``text``."""
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
@@ -237,7 +238,7 @@ def han_count(str text not None):
     with nogil:
         for i in range(n):
             cp = _read_cp(kind, data, i)
-            visible += cp > 0x20
+            visible += not Py_UNICODE_ISSPACE(cp)
             han += _is_han(cp)
     return han, visible
 
@@ -344,6 +345,7 @@ cdef class TermWeights:
     cdef uint64_t mask
     cdef readonly uint32_t default_weight
     cdef readonly Py_ssize_t size
+    cdef object _source  # (terms, weights) as given, for pickling
 
     def __cinit__(self, const uint64_t[::1] terms not None,
                   const uint32_t[::1] weights not None, uint32_t default_weight):
@@ -353,6 +355,7 @@ cdef class TermWeights:
             raise ValueError("terms and weights differ in length")
         if default_weight < 1:
             raise ValueError("default_weight must be at least 1")
+        self._source = (np.array(terms, dtype=np.uint64), np.array(weights, dtype=np.uint32))
         while 3 * cap < <uint64_t>(4 * n):  # load factor at most 3/4
             cap <<= 1
         self.slots = <WeightSlot*>calloc(cap, sizeof(WeightSlot))
@@ -375,6 +378,9 @@ cdef class TermWeights:
 
     def __dealloc__(self):
         free(self.slots)
+
+    def __reduce__(self):
+        return TermWeights, (*self._source, self.default_weight)
 
     def __len__(self):
         return self.size
@@ -623,12 +629,13 @@ cdef class _Docs:
     cdef const uint8_t** ptrs
     cdef Py_ssize_t* lens
     cdef Py_ssize_t n
-    cdef list keep
+    cdef tuple keep  # a tuple, not the caller's list: the items cannot change under us
 
     def __cinit__(self, list docs not None):
         cdef Py_ssize_t i
+        self.keep = tuple(docs)
+        docs = list(self.keep)
         self.n = len(docs)
-        self.keep = docs
         self.ptrs = <const uint8_t**>malloc((self.n + 1) * sizeof(uint8_t*))
         self.lens = <Py_ssize_t*>malloc((self.n + 1) * sizeof(Py_ssize_t))
         if self.ptrs == NULL or self.lens == NULL:
@@ -721,21 +728,24 @@ def token_hashes(bytes doc not None, int ngram_lo=1, int ngram_hi=1, bint delimi
     _scratch_init(&s, ngram_lo, ngram_hi)
     cdef const uint8_t* t = <const uint8_t*>PyBytes_AS_STRING(doc)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(doc)
-    with nogil:
-        _scratch_reset(&s)
-        _scan(&s, t, n, delimited)
-    hashes = np.empty(s.used, dtype=np.uint64)
-    counts = np.empty(s.used, dtype=np.uint32)
-    cdef uint64_t[::1] hv = hashes
-    cdef uint32_t[::1] cv = counts
-    for k in range(s.used):
-        hv[k] = s.keys[s.order[k]]
-        cv[k] = s.counts[s.order[k]]
-    failed = s.failed
-    _scratch_free(&s)
-    if failed:
-        raise MemoryError("out of memory while counting the document's tokens")
-    return hashes, counts
+    cdef uint64_t[::1] hv
+    cdef uint32_t[::1] cv
+    try:
+        with nogil:
+            _scratch_reset(&s)
+            _scan(&s, t, n, delimited)
+        if s.failed:
+            raise MemoryError("out of memory while counting the document's tokens")
+        hashes = np.empty(s.used, dtype=np.uint64)
+        counts = np.empty(s.used, dtype=np.uint32)
+        hv = hashes
+        cv = counts
+        for k in range(s.used):
+            hv[k] = s.keys[s.order[k]]
+            cv[k] = s.counts[s.order[k]]
+        return hashes, counts
+    finally:
+        _scratch_free(&s)
 
 
 def hash_strings(list items not None):
@@ -758,7 +768,13 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
     cdef int64_t total = 0
     cdef Py_ssize_t i
     cdef int b
-    cdef uint64_t fp
+    cdef uint64_t fp, magnitude = 0, w
+    # The sums must fit in int64 with room for 2 * ones - total: bound sum |w| by 2**61.
+    for i in range(weights.shape[0]):
+        w = <uint64_t>(weights[i] if weights[i] >= 0 else -(weights[i] + 1)) + (weights[i] < 0)
+        if w > (<uint64_t>1 << 61) - magnitude:
+            raise ValueError("the sum of |weights| must be below 2**61")
+        magnitude += w
     with nogil:
         for b in range(64):
             ones[b] = 0

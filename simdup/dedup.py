@@ -126,7 +126,9 @@ def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
     """
     n = len(labels)
     index = np.arange(n)
-    if keep == "first":
+    if keep == "first" or n == 0:
+        if keep not in ("first", "longest") and not callable(keep):
+            raise ValueError(f'keep must be "first", "longest" or a callable, got {keep!r}')
         return labels.copy()
     if keep == "longest":
         if lengths is None:
@@ -142,7 +144,7 @@ def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
     sorted_labels = labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     winner = dict(zip(sorted_labels[starts].tolist(), order[starts].tolist()))
-    return np.array([winner[label] for label in labels.tolist()], dtype=np.int64) if n else labels.copy()
+    return np.array([winner[label] for label in labels.tolist()], dtype=np.int64)
 
 
 @dataclass
@@ -258,6 +260,10 @@ def dedup(
     start = time.perf_counter()
     docs = docs if isinstance(docs, list) else list(docs)
     hasher = SimHasher() if hasher is None else hasher
+    if not docs:
+        empty = np.empty(0, np.int64)
+        return DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
+                           np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)), None, timings)
     if not hasher.__sklearn_is_fitted__():
         # Tokenize (and segment) once for both fitting and fingerprinting.
         prepared = hasher._prepare(_progress_iter(docs, progress, "tokenizing"))
@@ -277,9 +283,7 @@ def dedup(
     jaccard = None
     if verify is not None and len(pairs.i):
         start = time.perf_counter()
-        jaccard = shingle_jaccard(hasher, docs, pairs.i, pairs.j, shingle_size)
-        ok = jaccard >= verify
-        pairs, jaccard = Pairs(pairs.i[ok], pairs.j[ok], pairs.distance[ok]), jaccard[ok]
+        pairs, jaccard = _verified(hasher, docs, pairs, verify, shingle_size)
         timings["verify"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -354,6 +358,37 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
     d = np.concatenate([np.zeros(len(star_i), np.uint8), ud])
     order = np.lexsort((j, i))
     return Pairs(i[order], j[order], d[order])
+
+
+def _verified(hasher: SimHasher, docs: Sequence[str | bytes], pairs: Pairs, threshold: float,
+              shingle_size: int) -> tuple[Pairs, npt.NDArray[np.float64]]:
+    """The links whose shingle Jaccard reaches ``threshold``, and their Jaccard.
+
+    A document with an identical fingerprint is linked only to its group's
+    first document (distance 0). When that link fails (the first document is
+    a different text under the same fingerprint), the group's failed members
+    are linked to each other in turn, so identical texts stay linked.
+    """
+    kept_i, kept_j, kept_d, kept_jac = [], [], [], []
+    i, j, d = pairs.i, pairs.j, pairs.distance
+    while len(i):
+        jac = shingle_jaccard(hasher, docs, i, j, shingle_size)
+        ok = jac >= threshold
+        kept_i.append(i[ok])
+        kept_j.append(j[ok])
+        kept_d.append(d[ok])
+        kept_jac.append(jac[ok])
+        failed = ~ok & (d == 0)
+        hub, member = i[failed], j[failed]
+        order = np.lexsort((member, hub))
+        hub, member = hub[order], member[order]
+        first = np.r_[True, hub[1:] != hub[:-1]] if len(hub) else np.zeros(0, bool)
+        new_hub = member[first][np.cumsum(first) - 1]
+        i, j = new_hub[~first], member[~first]
+        d = np.zeros(len(i), np.uint8)
+    out = [np.concatenate(x) for x in (kept_i, kept_j, kept_d, kept_jac)]
+    order = np.lexsort((out[1], out[0]))
+    return Pairs(out[0][order], out[1][order], out[2][order]), out[3][order]
 
 
 def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,

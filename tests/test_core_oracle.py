@@ -142,4 +142,21 @@ def test_han_count_matches_python(text: str) -> None:
     import re
 
     han = len(re.findall("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af]", text))
-    assert _core.han_count(text) == (han, sum(ord(c) > 0x20 for c in text))
+    assert _core.han_count(text) == (han, sum(not c.isspace() for c in text))
+
+
+def test_simhash_weighted_rejects_sums_that_could_overflow() -> None:
+    h = np.array([2**64 - 1] * 2, dtype=np.uint64)
+    with pytest.raises(ValueError, match="2\\*\\*61"):
+        _core.simhash_weighted(h, np.array([2**62, 2**62], dtype=np.int64))
+    assert _core.simhash_weighted(h, np.array([2**59, -(2**59)], dtype=np.int64)) == 0
+
+
+def test_fitted_hasher_pickles_and_deep_copies() -> None:
+    import copy
+    import pickle
+
+    hasher = SimHasher().fit(["alpha beta", "beta gamma delta"])
+    for clone in (pickle.loads(pickle.dumps(hasher)), copy.deepcopy(hasher)):
+        assert clone.fingerprint("alpha gamma") == hasher.fingerprint("alpha gamma")
+    assert pickle.loads(pickle.dumps(SimHasher.default())).fingerprint("oil prices") == SimHasher.default().fingerprint("oil prices")

@@ -171,3 +171,19 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="verify"):
         dedup(["a"], verify=1.5)
     assert len(find_duplicates(np.zeros(0, np.uint64), 3).i) == 0
+
+
+def test_verification_keeps_identical_texts_linked_under_a_colliding_fingerprint() -> None:
+    # All three share one fingerprint (k=0) but the first is a different text.
+    docs = ["apple apple banana", "apple apple cherry", "apple apple cherry"]
+    hasher = SimHasher(use_idf=False)
+    assert len(set(hasher.transform(docs).tolist())) == 1
+    result = dedup(docs, k=0, hasher=hasher, verify=0.8)
+    assert result.keep.tolist() == [True, True, False]
+
+
+def test_empty_input() -> None:
+    result = dedup([])
+    assert len(result.keep) == 0 and result.summary["documents"] == 0
+    assert dedup([], keep="longest", hasher=SimHasher(use_idf=False)).summary["kept"] == 0
+    assert choose_kept(np.empty(0, np.int64), "longest", []).tolist() == []
