@@ -25,7 +25,9 @@ from .distance import hamming
 from ._core import hash_strings
 from .hasher import SimHasher
 from .index import SimHashIndex
-from .io import Corpus, CorpusError, atomic_output, format_of, is_jsonl, open_corpus, read_jsonl
+from .io import (
+    Corpus, CorpusError, atomic_output, format_of, is_jsonl, open_corpus, open_text, plain_name, read_jsonl,
+)
 
 
 class CliError(Exception):
@@ -100,7 +102,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    texts = [doc for _, doc in _progress(_documents(args.corpus, args.text_field, args.id_field), args)]
+    texts = [doc for path in args.corpus
+             for _, doc in _progress(open_corpus(path, args.text_field, args.id_field).records(), args,
+                                     desc="reading")]
     hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df).fit(texts)
     hasher.save(args.output)
     print(f"{args.output}: {len(hasher.vocabulary_)} terms from {hasher.n_docs_} documents", file=sys.stderr)
@@ -118,8 +122,9 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         texts.append(text)
     read_seconds = time.perf_counter() - started
 
-    hasher = None
     if args.model:
+        if args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
+            raise CliError("--ngram, --tokenizer and --segmenter choose how to fit; a --model brings its own")
         hasher = SimHasher.load(args.model)
     else:  # fitted on the input by dedup
         hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
@@ -168,11 +173,12 @@ def _write_clusters(path: Path, ids: list[str], result: DedupResult) -> None:
     rows = [(ids[m], number[int(result.labels[m])], ids[int(result.representative[m])], int(result.distance[m]))
             for m in members.tolist()]
     header = ("id", "cluster", "kept_id", "distance")
-    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
+    name = plain_name(path)  # clusters.csv.gz is CSV, gzip-compressed
+    with atomic_output(path) as tmp, open_text(tmp, "wt") as f:
+        if name.endswith((".jsonl", ".ndjson")):
             f.writelines(json.dumps(dict(zip(header, row)), ensure_ascii=False) + "\n" for row in rows)
         else:
-            writer = csv.writer(f, delimiter="," if path.suffix.lower() == ".csv" else "\t", lineterminator="\n")
+            writer = csv.writer(f, delimiter="," if name.endswith(".csv") else "\t", lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
 
@@ -289,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", help="fitted model (from `simdup fit`); default: the embedded model")
+    common.add_argument("--model", help="fitted model (from `simdup fit`); default: `dedup` fits one on its "
+                        "input, the other commands use the embedded model")
     common.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
     common.add_argument("--id-field", default="id", help="JSON Lines field holding the id (default: id)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -366,15 +373,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (CliError, CorpusError, ValueError, FileNotFoundError, ImportError) as exc:
-        message = f"{exc.filename}: no such file" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)
-        print(f"simdup: error: {message}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # `simdup hash ... | head`: the reader left; not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except (CliError, CorpusError, ValueError, OSError, ImportError) as exc:
+        if isinstance(exc, OSError) and exc.filename:
+            message = f"{exc.filename}: {exc.strerror or exc}"
+        else:
+            message = str(exc)
+        print(f"simdup: error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("simdup: interrupted", file=sys.stderr)
         return 130

@@ -369,7 +369,8 @@ class SimHasher:
         ----------
         path : path-like
         tokenizer : callable, optional
-            Required when the model was saved with a callable tokenizer.
+            Required when the model was saved with a callable tokenizer, and
+            refused otherwise.
 
         Raises
         ------
@@ -420,7 +421,10 @@ class SimHasher:
                 )
             params["tokenizer"] = tokenizer
         elif tokenizer is not None:
-            params["tokenizer"] = tokenizer
+            raise ValueError(
+                f"{source}: model was saved with tokenizer={params.get('tokenizer')!r}; its IDF table only fits "
+                "that tokenizer, so tokenizer= is only for models saved with a callable"
+            )
         try:
             hasher = cls(**params)
             hasher._check_params()

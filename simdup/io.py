@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """
     with atomic_output(path) as tmp:
         tmp.write_bytes(data)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -41,8 +49,8 @@ class CorpusError(ValueError):
     """A corpus file could not be read; the message names the file and line."""
 
 
-def _open_text(path: Path, mode: str = "rt") -> IO[str]:
-    """Open a text file, compressed by its suffix (.gz, .zst) or plain."""
+def open_text(path: Path, mode: str = "rt") -> IO[str]:
+    """Open a UTF-8 text file, compressed by its suffix (.gz, .zst) or plain."""
     suffix = path.suffix.lower()
     if suffix == ".gz":
         return gzip.open(path, mode, encoding="utf-8", errors="replace")  # type: ignore[return-value]
@@ -53,6 +61,41 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
             raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
         return zstandard.open(path, mode, encoding="utf-8", errors="replace")
     return open(path, mode, encoding="utf-8", errors="replace")
+
+
+def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
+    """Open a file in binary mode, compressed by its suffix (.gz, .zst) or plain.
+
+    Corpora are read and written as bytes, so kept records pass through
+    unchanged (line ends, invalid UTF-8 and all).
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, mode)  # type: ignore[return-value]
+    if suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
+        stream = zstandard.open(path, mode)
+        # its reader has no readline; a buffer adds line iteration
+        return io.BufferedReader(stream) if "r" in mode else stream  # type: ignore[no-any-return]
+    return open(path, mode)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a corpus file is unreadable (truncated, corrupt, ...)."""
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+    try:
+        import zstandard
+    except ImportError:
+        return errors
+    return (*errors, zstandard.ZstdError)
+
+
+def plain_name(path: str | os.PathLike[str]) -> str:
+    """The file name, lower-cased, without a compression suffix (.gz, .zst)."""
+    return _stem(Path(path))
 
 
 def _stem(path: Path) -> str:
@@ -102,7 +145,14 @@ class Corpus:
         raise NotImplementedError
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        """Write the records whose ``keep`` flag is set, after :meth:`records` was read."""
         raise NotImplementedError
+
+    def _check_keep(self, keep: Sequence[bool], n_records: int | None) -> None:
+        if n_records is None:
+            raise ValueError("read the corpus with records() before write_kept()")
+        if len(keep) != n_records:
+            raise ValueError(f"keep has {len(keep)} flags for {n_records} records")
 
 
 class JsonlCorpus(Corpus):
@@ -114,7 +164,7 @@ class JsonlCorpus(Corpus):
                  skip_bad: bool = False) -> None:
         super().__init__(path)
         self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
-        self._lines: list[int] = []  # line number of each record, for write_kept
+        self._lines: list[int] | None = None  # line number of each record, for write_kept
 
     def _bad(self, lineno: int, why: str) -> None:
         if not self.skip_bad:
@@ -122,11 +172,13 @@ class JsonlCorpus(Corpus):
         self.skipped += 1
 
     def records(self) -> Iterator[tuple[str, str | bytes]]:
-        self._lines = []
+        lines: list[int] = []
+        self._lines = None
         self.skipped = 0
         try:
-            with _open_text(self.path) as f:
-                for lineno, line in enumerate(f, 1):
+            with open_binary(self.path) as f:
+                for lineno, raw in enumerate(f, 1):
+                    line = raw.decode("utf-8", "replace")
                     if not line.strip():
                         continue
                     try:
@@ -145,19 +197,22 @@ class JsonlCorpus(Corpus):
                         self._bad(lineno, f"field {self.text_field!r} is not a string")
                         continue
                     doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
-                    self._lines.append(lineno)
+                    lines.append(lineno)
                     yield str(doc_id), text
-        except (OSError, EOFError, UnicodeError) as exc:
+        except _read_errors() as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+        self._lines = lines
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        self._check_keep(keep, None if self._lines is None else len(self._lines))
+        assert self._lines is not None
         wanted = {line for line, kept in zip(self._lines, keep) if kept}
-        with atomic_output(output) as tmp, _open_text(self.path) as src, _open_text(tmp, "wt") as dst:
-            for lineno, line in enumerate(src, 1):
+        with atomic_output(output) as tmp, open_binary(self.path) as src, open_binary(tmp, "wb") as dst:
+            for lineno, raw in enumerate(src, 1):
                 if lineno in wanted:
-                    dst.write(line if line.endswith("\n") else line + "\n")
+                    dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
 
 class LinesCorpus(Corpus):
@@ -165,21 +220,29 @@ class LinesCorpus(Corpus):
 
     format = "lines"
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._count: int | None = None
+
     def records(self) -> Iterator[tuple[str, str | bytes]]:
+        self._count = None
+        count = 0
         try:
-            with _open_text(self.path) as f:
-                for lineno, line in enumerate(f, 1):
-                    yield str(lineno), line.rstrip("\r\n")
-        except (OSError, EOFError, UnicodeError) as exc:
+            with open_binary(self.path) as f:
+                for count, raw in enumerate(f, 1):  # lines end at b"\n" only
+                    yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
+        except _read_errors() as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+        self._count = count
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
-        with atomic_output(output) as tmp, _open_text(self.path) as src, _open_text(tmp, "wt") as dst:
-            for line, kept in zip(src, keep):
+        self._check_keep(keep, self._count)
+        with atomic_output(output) as tmp, open_binary(self.path) as src, open_binary(tmp, "wb") as dst:
+            for raw, kept in zip(src, keep):
                 if kept:
-                    dst.write(line if line.endswith("\n") else line + "\n")
+                    dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
 
 class DirectoryCorpus(Corpus):
@@ -200,9 +263,11 @@ class DirectoryCorpus(Corpus):
                 raise CorpusError(f"{file}: cannot read ({exc.strerror or exc})") from None
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        self._check_keep(keep, len(self.files))
         if output.exists():
             raise CorpusError(f"{output}: already exists (a directory output is never overwritten)")
         tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private
         try:
             for file, kept in zip(self.files, keep):
                 if kept:
@@ -249,6 +314,7 @@ class ParquetCorpus(Corpus):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        self._check_keep(keep, self.table.num_rows)
         with atomic_output(output) as tmp:
             pq.write_table(self.table.filter(pa.array(list(map(bool, keep)))), tmp)
 
@@ -298,12 +364,19 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     left under ``path`` if the block fails.
     """
     target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(target.parent))
+    if target.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix="".join(target.suffixes[-2:]), dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        # mkstemp makes the file private; give it the mode a plain open() would have
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:
