@@ -126,9 +126,8 @@ def decode_html(data: bytes, content_type: str | None = None, errors: str = "rep
     for bom, name in _BOMS:
         if data.startswith(bom):
             return Decoded(data[len(bom):].decode(name, errors), name, "bom")
-    name, source = charset_from_content_type(content_type), "header"
-    if name is None:
-        name, source = charset_from_meta(data), "meta"
-    if name is None:
-        name, source = detect_charset(data)
+    declared, source = charset_from_content_type(content_type), "header"
+    if declared is None:
+        declared, source = charset_from_meta(data), "meta"
+    name, source = (declared, source) if declared is not None else detect_charset(data)
     return Decoded(data.decode(name, errors), name, source)

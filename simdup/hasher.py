@@ -363,7 +363,7 @@ class SimHasher:
         if not isinstance(doc, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
         item: WebDocument = (doc, content_type) if content_type is not None and self.input != "text" else doc
-        return int(self.transform([item])[0])  # type: ignore[list-item]
+        return int(self.transform([item])[0])
 
     # -- persistence -------------------------------------------------------------------
 

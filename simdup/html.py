@@ -82,7 +82,7 @@ def _extractor() -> Callable[..., str]:
         raise ImportError(
             "HTML input (input='html' or 'auto') needs resiliparse: pip install 'simdup[html]'"
         ) from None
-    return extract_plain_text  # type: ignore[no-any-return]
+    return extract_plain_text
 
 
 def extractor_version() -> str:
@@ -135,7 +135,7 @@ def extract_text(html: str, content: str = "main") -> str:
         text = extract(html, main_content=main, alt_texts=False, list_bullets=False)
     if main and not text.strip():
         text = extract(html, main_content=False, alt_texts=False, list_bullets=False)
-    return text  # type: ignore[no-any-return]
+    return text
 
 
 def html_to_text(doc: str | bytes, content: str = "main", content_type: ContentType = None,

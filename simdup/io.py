@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Any, Union
 
 Page = tuple[bytes, Union[str, None]]
 """An HTML page as received: its body and its HTTP ``Content-Type`` header (or None)."""
@@ -279,14 +279,14 @@ class WarcCorpus(Corpus):
         self._positions: list[int] = []  # index among all records of each document, for write_kept
 
     @staticmethod
-    def _fastwarc():  # type: ignore[no-untyped-def]
+    def _fastwarc() -> Any:
         try:
             from fastwarc import warc
         except ImportError:
             raise CorpusError("WARC files need fastwarc: pip install 'simdup[html]'") from None
         return warc
 
-    def _iterate(self, parse_http: bool) -> Iterator:  # type: ignore[type-arg]
+    def _iterate(self, parse_http: bool) -> Iterator[Any]:
         warc = self._fastwarc()
         kwargs = {"auto_decode": "all"} if parse_http else {}
         with open(self.path, "rb") as stream:
