@@ -38,19 +38,23 @@ __all__ = [
 ]
 
 
-def simhash(doc: Document) -> int:
+def simhash(doc: Document, *, input: str = "text", html_content: str = "main",
+            content_type: str | None = None) -> int:
     """Fingerprint of one document on the embedded default model.
 
-    Equivalent to ``SimHasher.default().fingerprint(doc)``; see
-    :mod:`simdup.hasher` for the spec.
+    Equivalent to ``SimHasher.default().set_params(input=input,
+    html_content=html_content).fingerprint(doc, content_type)``; see
+    :mod:`simdup.hasher` for the spec and :class:`SimHasher` for the parameters.
+
     """
-    return _default_hasher().fingerprint(doc)
+    return _default_hasher(input, html_content).fingerprint(doc, content_type)
 
 
-_default: list[SimHasher] = []
+_default: dict[tuple[str, str], SimHasher] = {}
 
 
-def _default_hasher() -> SimHasher:
-    if not _default:
-        _default.append(SimHasher.default())
-    return _default[0]
+def _default_hasher(input: str = "text", html_content: str = "main") -> SimHasher:
+    key = (input, html_content)
+    if key not in _default:
+        _default[key] = SimHasher.default().set_params(input=input, html_content=html_content)
+    return _default[key]

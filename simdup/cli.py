@@ -34,10 +34,20 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 1."""
 
 
-def _hasher(args: argparse.Namespace) -> SimHasher:
-    if args.model:
-        return SimHasher.load(args.model)
-    return SimHasher.default()
+def _hasher(args: argparse.Namespace, default_input: str = "text") -> SimHasher:
+    hasher = SimHasher.load(args.model) if args.model else SimHasher.default()
+    return _with_input(hasher, args, default_input)
+
+
+def _with_input(hasher: SimHasher, args: argparse.Namespace, default_input: str = "text") -> SimHasher:
+    """Apply --input-type and --html-content; ``default_input`` when the model reads text and none is given."""
+    if args.input_type:
+        hasher.set_params(input=args.input_type)
+    elif hasher.input == "text":
+        hasher.set_params(input=default_input)
+    if args.html_content:
+        hasher.set_params(html_content=args.html_content)
+    return hasher
 
 
 def _documents(paths: Sequence[str], text_field: str, id_field: str) -> Iterator[tuple[str, str | bytes]]:
@@ -105,7 +115,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     texts = [doc for path in args.corpus
              for _, doc in _progress(open_corpus(path, args.text_field, args.id_field).records(), args,
                                      desc="reading")]
-    hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df).fit(texts)
+    hasher = _with_input(SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df), args)
+    hasher.fit(texts)
     hasher.save(args.output)
     print(f"{args.output}: {len(hasher.vocabulary_)} terms from {hasher.n_docs_} documents", file=sys.stderr)
     return 0
@@ -113,13 +124,28 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_dedup(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    source, output = Path(args.input), Path(args.output)
+    source = Path(args.input)
     corpus = open_corpus(source, args.text_field, args.id_field, skip_bad=args.skip_bad)
-    _check_output(corpus, output)
+    warc = corpus.format == "warc"
+    if args.keep_warc:
+        if not warc:
+            args.parser.error(f"--keep-warc needs a WARC input; {source} is {corpus.format} (use -o)")
+        if args.output:
+            args.parser.error("-o and --keep-warc name the same file (the deduplicated WARC): give one")
+        args.output = args.keep_warc
+    if not args.output and not (warc and args.clusters):
+        args.parser.error("the following arguments are required: -o/--output "
+                          "(for a WARC input, --clusters alone is enough)")
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        _check_output(corpus, output)
     ids, texts = [], []
     for doc_id, text in _progress(corpus.records(), args, desc="reading"):
         ids.append(doc_id)
         texts.append(text)
+    if not texts:
+        # An empty input is almost always a mistake (a wrong field, a truncated file).
+        raise CliError(f"{source}: no documents to deduplicate")
     read_seconds = time.perf_counter() - started
 
     if args.model:
@@ -128,14 +154,17 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         hasher = SimHasher.load(args.model)
     else:  # fitted on the input by dedup
         hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
+    hasher = _with_input(hasher, args, "html" if warc else "text")  # a WARC's documents are HTML pages
     result = dedup(texts, args.k, hasher=hasher, keep=args.keep, verify=args.verify, progress=_bar_factory(args))
 
     start = time.perf_counter()
-    corpus.write_kept(result.keep.tolist(), output)
+    if output is not None:
+        corpus.write_kept(result.keep.tolist(), output)
     if args.clusters:
         _write_clusters(Path(args.clusters), ids, result)
     result.timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - start}
-    summary = {"input": str(source), "output": str(output), "format": corpus.format,
+    summary = {"input": str(source), "output": str(output) if output else None, "format": corpus.format,
+               "input_type": hasher.input, "html_content": hasher.html_content if hasher.input != "text" else None,
                "skipped_bad_records": corpus.skipped, **result.summary}
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -188,7 +217,7 @@ def _print_summary(s: dict) -> None:
     total = sum(s["timings"].values())
     lines = [
         f"simdup dedup: {s['documents']:,} documents in, {s['duplicates_removed']:,} duplicates removed, "
-        f"{s['kept']:,} kept -> {s['output']}",
+        f"{s['kept']:,} kept" + (f" -> {s['output']}" if s["output"] else " (no output written)"),
         f"  clusters: {s['clusters']:,} (largest: {s['largest_cluster']:,} documents); "
         f"token-less documents: {s['token_less_documents']:,}"
         + (f"; bad records skipped: {s['skipped_bad_records']:,}" if s["skipped_bad_records"] else ""),
@@ -300,13 +329,25 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
     common.add_argument("--id-field", default="id", help="JSON Lines field holding the id (default: id)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    common.add_argument("--input-type", choices=["text", "html", "auto"],
+                        help="documents are text, HTML pages (fingerprinted on their extracted text; needs "
+                        "pip install 'simdup[html]'), or auto-detected per document (default: html for a WARC "
+                        "input, else text)")
+    common.add_argument("--html-content", choices=["main", "all"],
+                        help="for HTML: fingerprint the main content (default) or all visible text")
 
     p = sub.add_parser("dedup", parents=[common], help="remove near-duplicate documents from a corpus",
                        description="Write INPUT without its near-duplicates to OUTPUT, in INPUT's format: "
-                       "JSON Lines (.jsonl, .gz, .zst), text with one document a line (.txt), Parquet, or a "
-                       "directory of .txt/.html files. A summary goes to stderr (or stdout as JSON).")
+                       "JSON Lines (.jsonl, .gz, .zst), text with one document a line (.txt), Parquet, a "
+                       "directory of .txt/.html files, or a WARC (.warc, .warc.gz, .warc.zst: its HTML "
+                       "responses, id = WARC-Target-URI, fingerprinted on their main content; the output "
+                       "WARC is .warc or .warc.gz and keeps every other record). A summary goes to stderr "
+                       "(or stdout as JSON).")
     p.add_argument("input", metavar="INPUT")
-    p.add_argument("-o", "--output", required=True, help="deduplicated corpus to write (same format as INPUT)")
+    p.add_argument("-o", "--output", help="deduplicated corpus to write (same format as INPUT); required "
+                   "unless INPUT is a WARC and --clusters or --keep-warc is given")
+    p.add_argument("--keep-warc", metavar="FILE",
+                   help="WARC input only: write the deduplicated WARC to FILE (the same as -o FILE)")
     p.add_argument("-k", type=int, default=DEFAULT_K, choices=range(MAX_K + 1), metavar="K",
                    help=f"largest Hamming distance between candidate near-duplicates, 0-{MAX_K} "
                    f"(default {DEFAULT_K})")
@@ -325,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.set_defaults(run=cmd_dedup)
+    p.set_defaults(run=cmd_dedup, parser=p)
 
     p = sub.add_parser("index", help="a saved near-duplicate index: build, add, query, info",
                        description="Keep an exact Hamming index of a corpus between runs (for crawlers). "

@@ -288,12 +288,17 @@ def dedup(
 
     start = time.perf_counter()
     labels = clusters(len(fps), pairs.i, pairs.j)
-    lengths = [len(d) for d in docs] if keep == "longest" else None
+    lengths = [_length(d) for d in docs] if keep == "longest" else None
     representative = choose_kept(labels, keep, lengths)
     distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
     timings["cluster"] = time.perf_counter() - start
     return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
                        distance, pairs, jaccard, timings)
+
+
+def _length(doc: object) -> int:
+    # A (page, content_type) pair (HTML input) is as long as its page.
+    return len(doc[0] if isinstance(doc, tuple) else doc)  # type: ignore[arg-type]
 
 
 def _progress_iter(docs: Sequence[str | bytes], progress: ProgressFactory | None, desc: str) -> Iterable:

@@ -2,6 +2,16 @@
 
 Fingerprint spec, version 1
 ---------------------------
+0. **HTML** (only with ``input="html"``, or ``"auto"`` on a document that
+   starts like HTML). Bytes are decoded with the charset of a BOM, the HTTP
+   ``Content-Type`` given with the page, the ``<meta>`` tag, or detection, in
+   that order (:mod:`simdup.charset`); the page's main content
+   (``html_content="main"``) or all its visible text (``"all"``) is extracted
+   by resiliparse (:mod:`simdup.html`), and that text goes on to step 1. The
+   extracted text depends on the extraction library's version as well as on
+   this spec: pin resiliparse where fingerprints must stay comparable over
+   time. With ``input="text"`` (the default) this step does nothing, which is
+   why text fingerprints are unchanged and the spec is still version 1.
 1. **Text.** ``bytes`` are decoded as UTF-8 (invalid bytes per
    ``encoding_errors``, by default replaced by U+FFFD). With ``lowercase``
    the text goes through ``str.lower()``.
@@ -51,9 +61,11 @@ import numpy.typing as npt
 
 from . import _core
 from .io import atomic_write_bytes
+from .html import check_input
 from .tokenize import (
     Preparer,
     TokenizerSpec,
+    WebDocument,
     check_encoding_errors,
     check_tokenizer,
 )
@@ -112,7 +124,20 @@ class SimHasher:
     encoding_errors : str, default="replace"
         How invalid UTF-8 in ``bytes`` documents is handled: "replace" (each
         bad byte becomes U+FFFD, a word separator), "ignore", or "strict"
-        (raise ``UnicodeDecodeError``, a ``ValueError``).
+        (raise ``UnicodeDecodeError``, a ``ValueError``). For HTML input the
+        same handler applies to the page's own charset.
+    input : {"text", "html", "auto"}, default="text"
+        What the documents are. "text": plain text. "html": HTML pages,
+        fingerprinted on their extracted text (needs ``pip install
+        'simdup[html]'``); a document may then also be a ``(page,
+        content_type)`` pair carrying the HTTP ``Content-Type`` header, whose
+        charset decodes the bytes. "auto": HTML for documents that start with
+        an HTML tag or doctype (:func:`simdup.html.looks_like_html`), text
+        otherwise.
+    html_content : {"main", "all"}, default="main"
+        For HTML: fingerprint the main content (drops navigation, headers,
+        footers and other boilerplate, so pages sharing only a site template
+        are not near-duplicates) or all visible text.
 
     Attributes
     ----------
@@ -139,6 +164,8 @@ class SimHasher:
         binary: bool = False,
         min_df: int = 1,
         encoding_errors: str = "replace",
+        input: str = "text",
+        html_content: str = "main",
     ) -> None:
         self.tokenizer = tokenizer
         self.segmenter = segmenter
@@ -150,6 +177,8 @@ class SimHasher:
         self.binary = binary
         self.min_df = min_df
         self.encoding_errors = encoding_errors
+        self.input = input
+        self.html_content = html_content
 
     # -- scikit-learn estimator protocol ------------------------------------------
 
@@ -178,6 +207,7 @@ class SimHasher:
     def _check_params(self) -> tuple[int, int]:
         check_tokenizer(self.tokenizer, self.segmenter)
         check_encoding_errors(self.encoding_errors)
+        check_input(self.input, self.html_content)
         ngram = self.ngram_range
         if (
             not isinstance(ngram, (tuple, list))
@@ -191,7 +221,8 @@ class SimHasher:
         return int(ngram[0]), int(ngram[1])
 
     def _preparer(self) -> Preparer:
-        return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors)
+        return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors,
+                        self.input, self.html_content)
 
     def _tf_mode(self) -> int:
         if self.binary:
@@ -200,12 +231,12 @@ class SimHasher:
 
     # -- fitting -------------------------------------------------------------------
 
-    def fit(self, docs: Iterable[str | bytes], y: object = None) -> SimHasher:
+    def fit(self, docs: Iterable[WebDocument], y: object = None) -> SimHasher:
         """Learn the IDF table from ``docs`` (with scikit-learn's ``TfidfTransformer``).
 
         Parameters
         ----------
-        docs : iterable of str or bytes
+        docs : iterable of str or bytes (or ``(page, content_type)`` pairs for HTML input)
         y : ignored
 
         Returns
@@ -280,13 +311,13 @@ class SimHasher:
     # -- fingerprints ----------------------------------------------------------------
 
     def transform(
-        self, docs: Iterable[str | bytes], return_n_tokens: bool = False
+        self, docs: Iterable[WebDocument], return_n_tokens: bool = False
     ) -> npt.NDArray[np.uint64] | tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
         """Fingerprint each document.
 
         Parameters
         ----------
-        docs : iterable of str or bytes
+        docs : iterable of str or bytes (or ``(page, content_type)`` pairs for HTML input)
             Any iterable, consumed once; a generator is read in chunks.
         return_n_tokens : bool, default=False
             Also return each document's token count (0 for a document whose
@@ -314,17 +345,26 @@ class SimHasher:
                                 self._preparer().delimited, fps, n_tokens)
         return fps, n_tokens
 
-    def fit_transform(self, docs: Iterable[str | bytes], y: object = None) -> npt.NDArray[np.uint64]:
+    def fit_transform(self, docs: Iterable[WebDocument], y: object = None) -> npt.NDArray[np.uint64]:
         """Fit on ``docs`` and fingerprint them, tokenizing each document once."""
         self._check_params()
         prepared = self._prepare(docs)
         return self._fit_prepared(prepared)._transform_prepared(prepared)[0]
 
-    def fingerprint(self, doc: str | bytes) -> int:
-        """Fingerprint of one document, as a Python int in ``[0, 2**64)``."""
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None) -> int:
+        """Fingerprint of one document, as a Python int in ``[0, 2**64)``.
+
+        Parameters
+        ----------
+        doc : str or bytes
+        content_type : str, optional
+            For HTML input: the HTTP ``Content-Type`` header value, whose
+            ``charset`` decodes a bytes page (ignored for text input).
+        """
         if not isinstance(doc, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
-        return int(self.transform([doc])[0])
+        item: WebDocument = (doc, content_type) if content_type is not None and self.input != "text" else doc
+        return int(self.transform([item])[0])
 
     # -- persistence -------------------------------------------------------------------
 

@@ -12,7 +12,12 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Union
+
+Page = tuple[bytes, Union[str, None]]
+"""An HTML page as received: its body and its HTTP ``Content-Type`` header (or None)."""
+Record = tuple[str, Union[str, bytes, Page]]
+"""``(id, document)`` as a :class:`Corpus` yields it."""
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -141,7 +146,7 @@ class Corpus:
         self.path = path
         self.skipped = 0  # malformed records skipped (with skip_bad)
 
-    def records(self) -> Iterator[tuple[str, str | bytes]]:
+    def records(self) -> Iterator[Record]:
         raise NotImplementedError
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
@@ -171,7 +176,7 @@ class JsonlCorpus(Corpus):
             raise CorpusError(f"{self.path}:{lineno}: {why}")
         self.skipped += 1
 
-    def records(self) -> Iterator[tuple[str, str | bytes]]:
+    def records(self) -> Iterator[Record]:
         lines: list[int] = []
         self._lines = None
         self.skipped = 0
@@ -224,7 +229,7 @@ class LinesCorpus(Corpus):
         super().__init__(path)
         self._count: int | None = None
 
-    def records(self) -> Iterator[tuple[str, str | bytes]]:
+    def records(self) -> Iterator[Record]:
         self._count = None
         count = 0
         try:
@@ -255,7 +260,7 @@ class DirectoryCorpus(Corpus):
         super().__init__(path)
         self.files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in self.suffixes)
 
-    def records(self) -> Iterator[tuple[str, str | bytes]]:
+    def records(self) -> Iterator[Record]:
         for file in self.files:
             try:
                 yield str(file.relative_to(self.path)), file.read_bytes()
@@ -302,7 +307,7 @@ class ParquetCorpus(Corpus):
         self.text_field = text_field
         self.id_field = id_field if id_field in self.table.column_names else None
 
-    def records(self) -> Iterator[tuple[str, str | bytes]]:
+    def records(self) -> Iterator[Record]:
         texts = self.table.column(self.text_field).to_pylist()
         ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
         for row, (doc_id, text) in enumerate(zip(ids, texts)):
@@ -319,12 +324,82 @@ class ParquetCorpus(Corpus):
             pq.write_table(self.table.filter(pa.array(list(map(bool, keep)))), tmp)
 
 
+class WarcCorpus(Corpus):
+    """A WARC file (plain, gzip, zstd or lz4): its HTML responses, read with FastWARC.
+
+    A document is a ``response`` record with HTTP status 2xx and an HTML
+    ``Content-Type`` (``text/html``, ``application/xhtml+xml``); its id is the
+    record's ``WARC-Target-URI`` and its document the pair ``(body,
+    content_type)`` (the body with any HTTP content or transfer encoding
+    undone), for ``SimHasher(input="html")``. :meth:`write_kept` copies every
+    record of the input unchanged, in order, except the responses of dropped
+    documents. Needs ``pip install 'simdup[html]'``.
+    """
+
+    format = "warc"
+    html_types = ("text/html", "application/xhtml+xml")
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._positions: list[int] = []  # index among all records of each document, for write_kept
+
+    @staticmethod
+    def _fastwarc() -> Any:
+        try:
+            from fastwarc import warc
+        except ImportError:
+            raise CorpusError("WARC files need fastwarc: pip install 'simdup[html]'") from None
+        return warc
+
+    def _iterate(self, parse_http: bool) -> Iterator[Any]:
+        warc = self._fastwarc()
+        kwargs = {"auto_decode": "all"} if parse_http else {}
+        with open(self.path, "rb") as stream:
+            yield from warc.ArchiveIterator(stream, parse_http=parse_http, fsspec_args=False, **kwargs)
+
+    def records(self) -> Iterator[Record]:
+        warc = self._fastwarc()
+        self._positions = []
+        try:
+            for position, record in enumerate(self._iterate(parse_http=True)):
+                if record.record_type != warc.WarcRecordType.response or not record.is_http:
+                    continue
+                status = record.http_headers.status_code if record.http_headers is not None else None
+                content_type = record.http_content_type or ""
+                if not (status and 200 <= status < 300) or content_type.lower() not in self.html_types:
+                    continue
+                uri = record.headers.get("WARC-Target-URI") or f"record {position}"
+                body = record.reader.read()
+                self._positions.append(position)
+                yield uri, (body, record.http_headers.get("Content-Type"))
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise CorpusError(f"{self.path}: cannot read WARC ({exc})") from None
+
+    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+        name = output.name.lower()
+        if not name.endswith((".warc", ".warc.gz")):
+            raise CorpusError(f"{output}: a WARC is written as .warc or .warc.gz")
+        dropped = {position for position, kept in zip(self._positions, keep) if not kept}
+        compress = name.endswith(".gz")
+        with atomic_output(output) as tmp, open(tmp, "wb") as out:
+            for position, record in enumerate(self._iterate(parse_http=False)):
+                if position in dropped:
+                    continue
+                buffer = io.BytesIO()
+                record.write(buffer)
+                # One gzip member per record, as WARC tools expect (random access by offset).
+                out.write(gzip.compress(buffer.getvalue(), 6) if compress else buffer.getvalue())
+
+
 def open_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field: str | None = "id",
                 skip_bad: bool = False) -> Corpus:
     """The :class:`Corpus` for ``path``, chosen by its suffix (or a directory).
 
     ``.jsonl``/``.ndjson`` (plain, ``.gz``, ``.zst``): JSON Lines. ``.txt``
     (plain, ``.gz``, ``.zst``): one document a line. ``.parquet``: Parquet.
+    ``.warc`` (plain, ``.gz``, ``.zst``): its HTML responses (:class:`WarcCorpus`).
     A directory: its ``.txt`` and ``.html`` files, one document each.
     """
     path = Path(path)
@@ -337,11 +412,13 @@ def open_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field
         return JsonlCorpus(path, text_field, id_field, skip_bad)
     if kind == "lines":
         return LinesCorpus(path)
+    if kind == "warc":
+        return WarcCorpus(path)
     return ParquetCorpus(path, text_field, id_field)
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
-    """Corpus format named by ``path``: "jsonl", "lines", "parquet" or "directory"."""
+    """Corpus format named by ``path``: "jsonl", "lines", "parquet", "warc" or "directory"."""
     path = Path(path)
     if path.is_dir():
         return "directory"
@@ -352,7 +429,10 @@ def format_of(path: str | os.PathLike[str]) -> str:
         return "lines"
     if stem.endswith(".parquet"):
         return "parquet"
-    raise CorpusError(f"{path}: unknown format; use .jsonl[.gz|.zst], .txt[.gz|.zst], .parquet or a directory")
+    if stem.endswith(".warc"):
+        return "warc"
+    raise CorpusError(f"{path}: unknown format; use .jsonl[.gz|.zst], .txt[.gz|.zst], .parquet, "
+                      ".warc[.gz|.zst] or a directory")
 
 
 @contextmanager

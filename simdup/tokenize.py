@@ -2,7 +2,7 @@
 
 The core splits text into words itself (runs of Unicode letters, numbers and
 marks). What this module decides is the text it sees: bytes are decoded,
-text is lower-cased, and Chinese text is first segmented into words (jieba
+HTML pages are reduced to their text (:mod:`simdup.html`), text is lower-cased, and Chinese text is first segmented into words (jieba
 or rjieba) whose boundaries become spaces. A user tokenizer's tokens are
 joined with NUL bytes and hashed verbatim.
 """
@@ -15,8 +15,12 @@ from functools import lru_cache
 from typing import Union
 
 from . import _core
+from .html import check_input, html_to_text, looks_like_html
 
 Document = Union[str, bytes]
+"""A document: text, or bytes (UTF-8 for text input; any charset for HTML input)."""
+WebDocument = Union[str, bytes, tuple[Union[str, bytes], Union[str, None]]]
+"""For HTML input also ``(page, content_type)``: the HTTP ``Content-Type`` header value gives the charset."""
 TokenizerSpec = Union[str, Callable[[str], Iterable[str]]]
 
 TOKENIZERS = ("auto", "words", "chinese")
@@ -102,7 +106,14 @@ class Preparer:
     segmenter : {"jieba", "rjieba"}
     lowercase : bool
     encoding_errors : str
-        Error handler for decoding bytes as UTF-8.
+        Error handler for decoding bytes (as UTF-8, or an HTML page's charset).
+    input : {"text", "html", "auto"}
+        "html": documents are HTML pages, reduced to text by
+        :func:`simdup.html.html_to_text`; "auto": only documents that
+        :func:`simdup.html.looks_like_html` are. With "html" or "auto" a
+        document may also be a ``(page, content_type)`` pair.
+    html_content : {"main", "all"}
+        Main content or all visible text of an HTML page.
     """
 
     def __init__(
@@ -111,21 +122,41 @@ class Preparer:
         segmenter: str = "jieba",
         lowercase: bool = True,
         encoding_errors: str = "replace",
+        input: str = "text",
+        html_content: str = "main",
     ) -> None:
         check_tokenizer(tokenizer, segmenter)
         check_encoding_errors(encoding_errors)
+        check_input(input, html_content)
         self.tokenizer = tokenizer
         self.segmenter = segmenter
         self.lowercase = lowercase
         self.encoding_errors = encoding_errors
+        self.input = input
+        self.html_content = html_content
 
     @property
     def delimited(self) -> bool:
         """True when the prepared text is NUL-joined tokens rather than running text."""
         return callable(self.tokenizer)
 
+    def text(self, doc: object) -> str:
+        """The document's text before lower-casing: decoded, and extracted if it is HTML."""
+        if self.input == "text":
+            return to_text(doc, self.encoding_errors)
+        content_type = None
+        if isinstance(doc, tuple):
+            if len(doc) != 2 or not isinstance(doc[1], (str, type(None))):
+                raise TypeError("a (page, content_type) pair needs a str or None content type")
+            doc, content_type = doc
+        if not isinstance(doc, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
+        if self.input == "auto" and not looks_like_html(doc):  # type: ignore[arg-type]
+            return to_text(doc, self.encoding_errors)
+        return html_to_text(doc, self.html_content, content_type, self.encoding_errors)  # type: ignore[arg-type]
+
     def __call__(self, doc: object) -> bytes:
-        text = to_text(doc, self.encoding_errors)
+        text = self.text(doc)
         if self.lowercase:
             text = text.lower()
         tokenizer = self.tokenizer

@@ -26,3 +26,9 @@ def reuters_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def fudan_texts() -> list[str]:
     return [r["text"] for r in shared_records("fudan_zh.jsonl.gz", 60) if r["text"].strip()]
+
+
+@pytest.fixture(scope="session")
+def web_pages() -> list[dict]:
+    """The 922 real pages of trafilatura's evaluation set: ``id`` and ``html``."""
+    return shared_records("web_pages_trafilatura.jsonl.gz", 10_000)

@@ -43,3 +43,16 @@ def test_bench_dedup_tiny() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "Reuters-21578: 40 documents" in run.stdout and "phases:" in run.stdout
+
+
+def test_bench_html_tiny() -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    for module in ("resiliparse", "selectolax", "trafilatura"):
+        pytest.importorskip(module, reason="bench_html.py needs the html and bench extras")
+    run = subprocess.run([sys.executable, str(BENCH / "bench_html.py"), "--limit", "30", "--pairs", "10"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "resiliparse" in run.stdout and "Jaccard vs trafilatura" in run.stdout
+    assert "wrapped (same article, other template): recall | 10 |" in run.stdout
+    assert "pages/s" in run.stdout and "resiliparse extraction" in run.stdout
