@@ -270,22 +270,8 @@ def _ids(names: list[str]) -> np.ndarray:
     return hash_strings([name.encode("utf-8") for name in names])
 
 
-def cmd_index_build(args: argparse.Namespace) -> int:
-    names, fps = _index_documents(args, args.model)
-    if len(set(names)) != len(names):
-        raise CliError("document ids must be unique (use --id-field)")
-    index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
-    index.add_many(fps, _ids(names))
-    meta = {"model": os.path.abspath(args.model) if args.model else None,
-            "names": {f"{i:016x}": n for i, n in zip(_ids(names).tolist(), names)}}
-    _save_index(index, meta, Path(args.index))
-    print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
-    return 0
-
-
-def cmd_index_add(args: argparse.Namespace) -> int:
-    index, meta = _load_index(Path(args.index))
-    names, fps = _index_documents(args, meta.get("model"))
+def _add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.ndarray) -> None:
+    """Add named documents to the index and to its names, refusing repeated ids."""
     ids = _ids(names)
     clash = [n for n, i in zip(names, ids.tolist()) if f"{i:016x}" in meta["names"]]
     if clash:
@@ -294,6 +280,22 @@ def cmd_index_add(args: argparse.Namespace) -> int:
         raise CliError("document ids must be unique (use --id-field)")
     index.add_many(fps, ids)
     meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    names, fps = _index_documents(args, args.model)
+    index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
+    meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {}}
+    _add_documents(index, meta, names, fps)
+    _save_index(index, meta, Path(args.index))
+    print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
+    return 0
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    index, meta = _load_index(Path(args.index))
+    names, fps = _index_documents(args, meta.get("model"))
+    _add_documents(index, meta, names, fps)
     _save_index(index, meta, Path(args.index))
     print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
     return 0

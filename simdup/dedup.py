@@ -391,9 +391,10 @@ def _verified(hasher: SimHasher, docs: Sequence[str | bytes], pairs: Pairs, thre
         new_hub = member[first][np.cumsum(first) - 1]
         i, j = new_hub[~first], member[~first]
         d = np.zeros(len(i), np.uint8)
-    out = [np.concatenate(x) for x in (kept_i, kept_j, kept_d, kept_jac)]
-    order = np.lexsort((out[1], out[0]))
-    return Pairs(out[0][order], out[1][order], out[2][order]), out[3][order]
+    i, j = np.concatenate(kept_i).astype(np.int64), np.concatenate(kept_j).astype(np.int64)
+    d, jac = np.concatenate(kept_d).astype(np.uint8), np.concatenate(kept_jac).astype(np.float64)
+    order = np.lexsort((j, i))
+    return Pairs(i[order], j[order], d[order]), jac[order]
 
 
 def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,

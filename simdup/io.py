@@ -84,7 +84,7 @@ def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
             raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
         stream = zstandard.open(path, mode)
         # its reader has no readline; a buffer adds line iteration
-        return io.BufferedReader(stream) if "r" in mode else stream  # type: ignore[no-any-return]
+        return io.BufferedReader(stream) if "r" in mode else stream
     return open(path, mode)
 
 
@@ -98,13 +98,20 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     return (*errors, zstandard.ZstdError)
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn a truncated or corrupt corpus file's errors into a CorpusError naming it."""
+    try:
+        yield
+    except _read_errors() as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CorpusError(f"{path}: cannot read ({exc})") from None
+
+
 def plain_name(path: str | os.PathLike[str]) -> str:
     """The file name, lower-cased, without a compression suffix (.gz, .zst)."""
-    return _stem(Path(path))
-
-
-def _stem(path: Path) -> str:
-    name = path.name.lower()
+    name = Path(path).name.lower()
     for suffix in (".gz", ".zst"):
         name = name.removesuffix(suffix)
     return name
@@ -112,7 +119,7 @@ def _stem(path: Path) -> str:
 
 def is_jsonl(path: str | os.PathLike[str]) -> bool:
     """True for ``.jsonl`` / ``.ndjson`` files, plain, gzip or zstd-compressed."""
-    return _stem(Path(path)).endswith((".jsonl", ".ndjson"))
+    return plain_name(path).endswith((".jsonl", ".ndjson"))
 
 
 def read_jsonl(
@@ -180,34 +187,29 @@ class JsonlCorpus(Corpus):
         lines: list[int] = []
         self._lines = None
         self.skipped = 0
-        try:
-            with open_binary(self.path) as f:
-                for lineno, raw in enumerate(f, 1):
-                    line = raw.decode("utf-8", "replace")
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        self._bad(lineno, f"not valid JSON ({exc.msg})")
-                        continue
-                    if not isinstance(record, dict):
-                        self._bad(lineno, "expected a JSON object")
-                        continue
-                    text = record.get(self.text_field)
-                    if text is None:
-                        self._bad(lineno, f"no field {self.text_field!r}")
-                        continue
-                    if not isinstance(text, str):
-                        self._bad(lineno, f"field {self.text_field!r} is not a string")
-                        continue
-                    doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
-                    lines.append(lineno)
-                    yield str(doc_id), text
-        except _read_errors() as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+        with _reading(self.path), open_binary(self.path) as f:
+            for lineno, raw in enumerate(f, 1):
+                line = raw.decode("utf-8", "replace")
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    self._bad(lineno, f"not valid JSON ({exc.msg})")
+                    continue
+                if not isinstance(record, dict):
+                    self._bad(lineno, "expected a JSON object")
+                    continue
+                text = record.get(self.text_field)
+                if text is None:
+                    self._bad(lineno, f"no field {self.text_field!r}")
+                    continue
+                if not isinstance(text, str):
+                    self._bad(lineno, f"field {self.text_field!r} is not a string")
+                    continue
+                doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
+                lines.append(lineno)
+                yield str(doc_id), text
         self._lines = lines
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
@@ -232,14 +234,9 @@ class LinesCorpus(Corpus):
     def records(self) -> Iterator[Record]:
         self._count = None
         count = 0
-        try:
-            with open_binary(self.path) as f:
-                for count, raw in enumerate(f, 1):  # lines end at b"\n" only
-                    yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
-        except _read_errors() as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise CorpusError(f"{self.path}: cannot read ({exc})") from None
+        with _reading(self.path), open_binary(self.path) as f:
+            for count, raw in enumerate(f, 1):  # lines end at b"\n" only
+                yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
         self._count = count
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
@@ -422,7 +419,7 @@ def format_of(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     if path.is_dir():
         return "directory"
-    stem = _stem(path)
+    stem = plain_name(path)
     if stem.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if stem.endswith(".txt"):
