@@ -140,11 +140,19 @@ def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
         rank[sorted(range(n), key=keys.__getitem__)] = index
     else:
         raise ValueError(f'keep must be "first", "longest" or a callable, got {keep!r}')
-    order = np.lexsort((index, rank, labels))
+    return cluster_winners(labels, rank, index)
+
+
+def cluster_winners(labels: npt.NDArray[np.int64], rank: npt.NDArray[np.int64], docs: npt.NDArray[np.int64]
+                    ) -> npt.NDArray[np.int64]:
+    """For each row, the ``docs`` entry of its cluster's row with the smallest ``(rank, docs)``."""
+    order = np.lexsort((docs, rank, labels))
     sorted_labels = labels[order]
-    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-    winner = dict(zip(sorted_labels[starts].tolist(), order[starts].tolist()))
-    return np.array([winner[label] for label in labels.tolist()], dtype=np.int64)
+    head = np.r_[True, sorted_labels[1:] != sorted_labels[:-1]] if len(order) else np.zeros(0, bool)
+    winner_sorted = docs[order][head][np.cumsum(head) - 1]
+    out = np.empty(len(labels), dtype=np.int64)
+    out[order] = winner_sorted
+    return out
 
 
 @dataclass
@@ -254,8 +262,8 @@ def dedup(
     DedupResult
     """
     k = check_k(k)
-    if verify is not None and not 0.0 <= verify <= 1.0:
-        raise ValueError(f"verify must be a Jaccard threshold in [0, 1], got {verify!r}")
+    check_verify(verify)
+    check_shingle_size(shingle_size)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     docs = docs if isinstance(docs, list) else list(docs)
@@ -288,7 +296,7 @@ def dedup(
 
     start = time.perf_counter()
     labels = clusters(len(fps), pairs.i, pairs.j)
-    lengths = [_length(d) for d in docs] if keep == "longest" else None
+    lengths = [document_length(d) for d in docs] if keep == "longest" else None
     representative = choose_kept(labels, keep, lengths)
     distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
     timings["cluster"] = time.perf_counter() - start
@@ -296,9 +304,17 @@ def dedup(
                        distance, pairs, jaccard, timings)
 
 
-def _length(doc: object) -> int:
+def document_length(doc: object) -> int:
     # A (page, content_type) pair (HTML input) is as long as its page.
     return len(doc[0] if isinstance(doc, tuple) else doc)  # type: ignore[arg-type]
+
+
+def check_verify(verify: object) -> float | None:
+    """Return ``verify`` if it is None or a Jaccard threshold in [0, 1], else raise."""
+    if verify is not None and (isinstance(verify, bool) or not isinstance(verify, (int, float))
+                               or not 0.0 <= verify <= 1.0):
+        raise ValueError(f"verify must be a Jaccard threshold in [0, 1] or None, got {verify!r}")
+    return verify
 
 
 def _progress_iter(docs: Sequence[str | bytes], progress: ProgressFactory | None, desc: str) -> Iterable:
@@ -343,6 +359,23 @@ def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | No
     return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
 
 
+def group_identical(fps: npt.NDArray[np.uint64], docs: npt.NDArray[np.int64]
+                    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64],
+                               npt.NDArray[np.int64]]:
+    """Collapse identical fingerprints to their first (smallest-numbered) document.
+
+    Returns ``(unique, first, star_i, star_j)``: the distinct fingerprints in
+    ascending order, the first document of each, and a link from that first
+    document (``star_i``) to every other document with its fingerprint
+    (``star_j``). Links are a star, not all m*(m-1)/2 pairs of a group.
+    """
+    order = np.lexsort((docs, fps))
+    fps, docs = fps[order], docs[order]
+    head = np.r_[True, fps[1:] != fps[:-1]] if len(fps) else np.zeros(0, bool)
+    first_of_row = docs[head][np.cumsum(head) - 1]
+    return fps[head], docs[head], first_of_row[~head], docs[~head]
+
+
 def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
            progress: ProgressFactory | None = None) -> Pairs:
     """Near-duplicate links, joining each distinct fingerprint once.
@@ -352,10 +385,7 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
     through their groups' first documents. Token-less documents are left out.
     """
     candidates = np.flatnonzero(n_tokens > 0)
-    unique, first, inverse = np.unique(fps[candidates], return_index=True, return_inverse=True)
-    first_doc = candidates[first]
-    members = candidates[first_doc[inverse] != candidates]
-    star_i, star_j = first_doc[inverse][first_doc[inverse] != candidates], members
+    unique, first_doc, star_i, star_j = group_identical(fps[candidates], candidates)
     ui, uj, ud = _join(unique, k, progress)
     gi, gj = first_doc[ui], first_doc[uj]
     i = np.concatenate([star_i, np.minimum(gi, gj)])
@@ -365,36 +395,57 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
     return Pairs(i[order], j[order], d[order])
 
 
+JaccardFunction = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+
+
 def _verified(hasher: SimHasher, docs: Sequence[str | bytes], pairs: Pairs, threshold: float,
               shingle_size: int) -> tuple[Pairs, npt.NDArray[np.float64]]:
-    """The links whose shingle Jaccard reaches ``threshold``, and their Jaccard.
+    """The links whose shingle Jaccard reaches ``threshold``, and their Jaccard."""
+    return verify_links(pairs, threshold, lambda i, j: shingle_jaccard(hasher, docs, i, j, shingle_size))
+
+
+def verify_links(pairs: Pairs, threshold: float, jaccard: JaccardFunction
+                 ) -> tuple[Pairs, npt.NDArray[np.float64]]:
+    """The links whose Jaccard (``jaccard(i, j)``) reaches ``threshold``, sorted, with their Jaccard.
 
     A document with an identical fingerprint is linked only to its group's
     first document (distance 0). When that link fails (the first document is
     a different text under the same fingerprint), the group's failed members
-    are linked to each other in turn, so identical texts stay linked.
+    are linked to each other in turn (:func:`relink_failed`), so identical
+    texts stay linked.
     """
-    kept_i, kept_j, kept_d, kept_jac = [], [], [], []
+    kept_i, kept_j, kept_d, kept_jac = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint8)], \
+        [np.empty(0, np.float64)]
     i, j, d = pairs.i, pairs.j, pairs.distance
     while len(i):
-        jac = shingle_jaccard(hasher, docs, i, j, shingle_size)
+        jac = jaccard(i, j)
         ok = jac >= threshold
         kept_i.append(i[ok])
         kept_j.append(j[ok])
         kept_d.append(d[ok])
         kept_jac.append(jac[ok])
-        failed = ~ok & (d == 0)
-        hub, member = i[failed], j[failed]
-        order = np.lexsort((member, hub))
-        hub, member = hub[order], member[order]
-        first = np.r_[True, hub[1:] != hub[:-1]] if len(hub) else np.zeros(0, bool)
-        new_hub = member[first][np.cumsum(first) - 1]
-        i, j = new_hub[~first], member[~first]
-        d = np.zeros(len(i), np.uint8)
+        i, j, d = relink_failed(i, j, d, ok)
     i, j = np.concatenate(kept_i).astype(np.int64), np.concatenate(kept_j).astype(np.int64)
     d, jac = np.concatenate(kept_d).astype(np.uint8), np.concatenate(kept_jac).astype(np.float64)
     order = np.lexsort((j, i))
     return Pairs(i[order], j[order], d[order]), jac[order]
+
+
+def relink_failed(i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], d: npt.NDArray[np.uint8],
+                  ok: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                      npt.NDArray[np.uint8]]:
+    """The next round of links to check after the star links ``ok`` marks as failed.
+
+    Failed members of one identical-fingerprint star are linked to the first
+    of them (the smallest-numbered), which becomes their new hub.
+    """
+    failed = ~ok & (d == 0)
+    hub, member = i[failed], j[failed]
+    order = np.lexsort((member, hub))
+    hub, member = hub[order], member[order]
+    first = np.r_[True, hub[1:] != hub[:-1]] if len(hub) else np.zeros(0, bool)
+    new_hub = member[first][np.cumsum(first) - 1]
+    return new_hub[~first], member[~first], np.zeros(int((~first).sum()), np.uint8)
 
 
 def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,
@@ -406,13 +457,28 @@ def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.Array
     """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
-    if not 1 <= shingle_size <= 16:
-        raise ValueError(f"shingle_size must be in [1, 16], got {shingle_size}")
+    check_shingle_size(shingle_size)
     needed = np.unique(np.concatenate([i, j]))
     row = np.full(len(docs), -1, dtype=np.int64)
     row[needed] = np.arange(len(needed))
+    indptr, terms = shingle_sets(hasher, [docs[x] for x in needed.tolist()], shingle_size)
+    return _core.jaccard_pairs(indptr, terms, row[i], row[j])
+
+
+def check_shingle_size(shingle_size: int) -> int:
+    if not 1 <= shingle_size <= 16:
+        raise ValueError(f"shingle_size must be in [1, 16], got {shingle_size}")
+    return shingle_size
+
+
+def shingle_sets(hasher: SimHasher, docs: Sequence[object], shingle_size: int
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Each document's distinct word ``shingle_size``-gram hashes, ascending, as CSR ``(indptr, terms)``.
+
+    A document with fewer than ``shingle_size`` words is represented by its words.
+    """
     prepare = hasher._preparer()
-    prepared = [prepare(docs[x]) for x in needed.tolist()]
+    prepared = [prepare(doc) for doc in docs]
     indptr, terms = _core.doc_terms(prepared, shingle_size, shingle_size, prepare.delimited)
     if shingle_size > 1:
         short = np.flatnonzero(np.diff(indptr) == 0)
@@ -420,8 +486,7 @@ def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.Array
             indptr, terms = _replace_rows(indptr, terms, short,
                                           _core.doc_terms([prepared[s] for s in short], 1, 1, prepare.delimited))
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    terms = terms[np.lexsort((terms, rows))]
-    return _core.jaccard_pairs(indptr, np.ascontiguousarray(terms), row[i], row[j])
+    return indptr, np.ascontiguousarray(terms[np.lexsort((terms, rows))])
 
 
 def _replace_rows(indptr: np.ndarray, terms: np.ndarray, rows: np.ndarray,

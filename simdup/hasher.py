@@ -254,22 +254,34 @@ class SimHasher:
     def _fit_prepared(self, prepared: list[bytes]) -> SimHasher:
         lo, hi = self._check_params()
         if not self.use_idf:
-            self._set_idf(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE, len(prepared))
-            return self
+            return self._fit_frequencies(np.empty(0, np.uint64), np.empty(0, np.int64), len(prepared))
         if not prepared:
             raise ValueError("fit needs at least one document")
         indptr, terms = _core.doc_terms(prepared, lo, hi, self._preparer().delimited)
         vocabulary, columns = np.unique(terms, return_inverse=True)
-        n_docs = len(prepared)
-        if len(vocabulary):
-            idf = _sklearn_idf(indptr, columns, len(vocabulary), self.smooth_idf)
-            df = np.bincount(columns, minlength=len(vocabulary))
-            keep = df >= self.min_df
-            vocabulary, idf = vocabulary[keep], idf[keep]
-        else:
-            idf = np.empty(0)
+        idf = _sklearn_idf(indptr, columns, len(vocabulary), self.smooth_idf) if len(vocabulary) else np.empty(0)
+        return self._set_fitted(vocabulary, idf, np.bincount(columns, minlength=len(vocabulary)), len(prepared))
+
+    def _fit_frequencies(self, vocabulary: npt.NDArray[np.uint64], df: npt.NDArray[np.int64],
+                         n_docs: int) -> SimHasher:
+        """Fit from token document frequencies counted elsewhere (by :mod:`simdup.dask`, per partition).
+
+        ``vocabulary`` holds distinct token hashes, ``df`` how many of the
+        ``n_docs`` documents hold each. Gives the same model as :meth:`fit`
+        on those documents.
+        """
+        self._check_params()
+        if not self.use_idf:
+            self._set_idf(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE, n_docs)
+            return self
+        if n_docs < 1:
+            raise ValueError("fit needs at least one document")
+        return self._set_fitted(vocabulary, idf_from_df(df, n_docs, self.smooth_idf), df, n_docs)
+
+    def _set_fitted(self, vocabulary: np.ndarray, idf: np.ndarray, df: np.ndarray, n_docs: int) -> SimHasher:
+        keep = np.asarray(df) >= self.min_df
         unseen = np.log(1 + n_docs) + 1 if self.smooth_idf else np.log(n_docs) + 1
-        self._set_idf(vocabulary, _quantize(idf), int(_quantize(np.array([unseen]))[0]), n_docs)
+        self._set_idf(vocabulary[keep], _quantize(idf[keep]), int(_quantize(np.array([unseen]))[0]), n_docs)
         return self
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -520,6 +532,22 @@ def _chunks(items: Iterator[object], size: int) -> Iterator[list[object]]:
 def _quantize(idf: np.ndarray) -> np.ndarray:
     # Round half up to multiples of 2**-16; at least 1 so no token weighs zero.
     return np.maximum(np.floor(np.asarray(idf, dtype=np.float64) * IDF_SCALE + 0.5), 1).astype(np.uint32)
+
+
+def idf_from_df(df: npt.ArrayLike, n_docs: int, smooth_idf: bool = True) -> npt.NDArray[np.float64]:
+    """scikit-learn's IDF from document frequencies, operation for operation.
+
+    ``TfidfTransformer`` computes ``ln((n + s) / (df + s)) + 1`` (``s = 1``
+    with ``smooth_idf``) in float64; this does the same steps in the same
+    order, so the quantised IDF is bit for bit the one :meth:`SimHasher.fit`
+    learns through scikit-learn (tested), without building the
+    documents-by-terms matrix that a distributed corpus never has in one place.
+    """
+    idf = np.asarray(df, dtype=np.float64) + float(smooth_idf)
+    idf = np.full_like(idf, n_docs + int(smooth_idf)) / idf
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
 
 
 def _sklearn_idf(indptr: np.ndarray, columns: np.ndarray, n_terms: int, smooth_idf: bool) -> np.ndarray:
