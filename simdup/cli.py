@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from ._core import hash_strings
 from .hasher import SimHasher
 from .index import SimHashIndex
 from .io import (
-    Corpus, CorpusError, atomic_output, format_of, is_jsonl, open_corpus, open_text, plain_name, read_jsonl,
+    CorpusError, atomic_output, format_of, is_jsonl, open_corpus, open_text, plain_name, read_jsonl,
 )
 
 
@@ -123,22 +123,21 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
+    if args.input is None:
+        # `--dask INPUT` with no address: argparse gave INPUT to --dask.
+        if args.dask is None or "://" in args.dask:
+            args.parser.error("the following arguments are required: INPUT")
+        args.input, args.dask = args.dask, "local"
+    if args.dask is not None:
+        from .cli_dask import run_dedup  # needs the simdup[dask] extra
+
+        return run_dedup(args)
     started = time.perf_counter()
     source = Path(args.input)
     corpus = open_corpus(source, args.text_field, args.id_field, skip_bad=args.skip_bad)
-    warc = corpus.format == "warc"
-    if args.keep_warc:
-        if not warc:
-            args.parser.error(f"--keep-warc needs a WARC input; {source} is {corpus.format} (use -o)")
-        if args.output:
-            args.parser.error("-o and --keep-warc name the same file (the deduplicated WARC): give one")
-        args.output = args.keep_warc
-    if not args.output and not (warc and args.clusters):
-        args.parser.error("the following arguments are required: -o/--output "
-                          "(for a WARC input, --clusters alone is enough)")
-    output = Path(args.output) if args.output else None
+    output = dedup_output(args, corpus.format)
     if output is not None:
-        _check_output(corpus, output)
+        check_output(corpus.format, corpus.path, output)
     ids, texts = [], []
     for doc_id, text in _progress(corpus.records(), args, desc="reading"):
         ids.append(doc_id)
@@ -148,68 +147,102 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         raise CliError(f"{source}: no documents to deduplicate")
     read_seconds = time.perf_counter() - started
 
-    if args.model:
-        if args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
-            raise CliError("--ngram, --tokenizer and --segmenter choose how to fit; a --model brings its own")
-        hasher = SimHasher.load(args.model)
-    else:  # fitted on the input by dedup
-        hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
-    hasher = _with_input(hasher, args, "html" if warc else "text")  # a WARC's documents are HTML pages
+    hasher = dedup_hasher(args, corpus.format)
     result = dedup(texts, args.k, hasher=hasher, keep=args.keep, verify=args.verify, progress=_bar_factory(args))
 
     start = time.perf_counter()
     if output is not None:
         corpus.write_kept(result.keep.tolist(), output)
     if args.clusters:
-        _write_clusters(Path(args.clusters), ids, result)
+        write_cluster_rows(Path(args.clusters), [_cluster_rows(ids, result)])
     result.timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - start}
-    summary = {"input": str(source), "output": str(output) if output else None, "format": corpus.format,
-               "input_type": hasher.input, "html_content": hasher.html_content if hasher.input != "text" else None,
-               "skipped_bad_records": corpus.skipped, **result.summary}
+    report(args, {"input": str(source), "output": str(output) if output else None, "format": corpus.format,
+                  "input_type": hasher.input,
+                  "html_content": hasher.html_content if hasher.input != "text" else None,
+                  "skipped_bad_records": corpus.skipped, **result.summary})
+    return 0
+
+
+def dedup_output(args: argparse.Namespace, corpus_format: str) -> Path | None:
+    """The deduplicated corpus to write (from -o or --keep-warc), or None when only clusters are wanted."""
+    warc = corpus_format == "warc"
+    if args.keep_warc:
+        if not warc:
+            args.parser.error(f"--keep-warc needs a WARC input; {args.input} is {corpus_format} (use -o)")
+        if args.output:
+            args.parser.error("-o and --keep-warc name the same file (the deduplicated WARC): give one")
+        args.output = args.keep_warc
+    if not args.output and not (warc and args.clusters):
+        args.parser.error("the following arguments are required: -o/--output "
+                          "(for a WARC input, --clusters alone is enough)")
+    return Path(args.output) if args.output else None
+
+
+def dedup_hasher(args: argparse.Namespace, corpus_format: str) -> SimHasher:
+    """The --model, or an unfitted hasher that dedup fits on the input."""
+    if args.model:
+        if args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
+            raise CliError("--ngram, --tokenizer and --segmenter choose how to fit; a --model brings its own")
+        hasher = SimHasher.load(args.model)
+    else:
+        hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
+    # A WARC's documents are HTML pages.
+    return _with_input(hasher, args, "html" if corpus_format == "warc" else "text")
+
+
+def report(args: argparse.Namespace, summary: dict) -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         _print_summary(summary)
-    return 0
 
 
-def _check_output(corpus: Corpus, output: Path) -> None:
-    if output.exists() and corpus.path.exists() and output.resolve() == corpus.path.resolve():
+def check_output(corpus_format: str, source: Path, output: Path) -> None:
+    if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise CliError("the output must not be the input file")
-    if corpus.format == "directory":
+    if corpus_format == "directory":
         if output.exists():
             raise CliError(f"{output}: already exists (a directory output is never overwritten)")
     elif output.is_dir():
-        raise CliError(f"{output}: is a directory; the input is a {corpus.format} file")
+        raise CliError(f"{output}: is a directory; the input is a {corpus_format} file")
     else:
         try:
             out_format = format_of(output)
         except CorpusError:
             out_format = None
-        if out_format != corpus.format:
-            raise CliError(f"{output}: the output is written in the input's format ({corpus.format}); "
+        if out_format != corpus_format:
+            raise CliError(f"{output}: the output is written in the input's format ({corpus_format}); "
                            "give it a matching suffix")
     if not output.parent.exists():
         raise CliError(f"{output.parent}: no such directory")
 
 
-def _write_clusters(path: Path, ids: list[str], result: DedupResult) -> None:
+CLUSTER_HEADER = ("id", "cluster", "kept_id", "distance")
+
+
+def _cluster_rows(ids: list[str], result: DedupResult) -> list[tuple[str, int, str, int]]:
     """One row per document in a cluster of two or more: id, cluster, kept id, distance."""
     sizes = np.bincount(result.labels, minlength=len(ids))
     members = np.flatnonzero(sizes[result.labels] > 1)
     # Dense cluster numbers in order of each cluster's first document.
     number = {label: n for n, label in enumerate(dict.fromkeys(result.labels[members].tolist()))}
-    rows = [(ids[m], number[int(result.labels[m])], ids[int(result.representative[m])], int(result.distance[m]))
+    return [(ids[m], number[int(result.labels[m])], ids[int(result.representative[m])], int(result.distance[m]))
             for m in members.tolist()]
-    header = ("id", "cluster", "kept_id", "distance")
+
+
+def write_cluster_rows(path: Path, chunks: Iterable[Sequence[tuple]]) -> None:
+    """Write the clusters file (CSV, JSON Lines or tab-separated by its name) from chunks of rows, atomically."""
     name = plain_name(path)  # clusters.csv.gz is CSV, gzip-compressed
     with atomic_output(path) as tmp, open_text(tmp, "wt") as f:
-        if name.endswith((".jsonl", ".ndjson")):
-            f.writelines(json.dumps(dict(zip(header, row)), ensure_ascii=False) + "\n" for row in rows)
-        else:
+        jsonl = name.endswith((".jsonl", ".ndjson"))
+        if not jsonl:
             writer = csv.writer(f, delimiter="," if name.endswith(".csv") else "\t", lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
+            writer.writerow(CLUSTER_HEADER)
+        for rows in chunks:
+            if jsonl:
+                f.writelines(json.dumps(dict(zip(CLUSTER_HEADER, row)), ensure_ascii=False) + "\n" for row in rows)
+            else:
+                writer.writerows(rows)
 
 
 def _print_summary(s: dict) -> None:
@@ -345,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "responses, id = WARC-Target-URI, fingerprinted on their main content; the output "
                        "WARC is .warc or .warc.gz and keeps every other record). A summary goes to stderr "
                        "(or stdout as JSON).")
-    p.add_argument("input", metavar="INPUT")
+    p.add_argument("input", metavar="INPUT", nargs="?")
     p.add_argument("-o", "--output", help="deduplicated corpus to write (same format as INPUT); required "
                    "unless INPUT is a WARC and --clusters or --keep-warc is given")
     p.add_argument("--keep-warc", metavar="FILE",
@@ -368,6 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    g = p.add_argument_group("on a Dask cluster (pip install 'simdup[dask]')")
+    g.add_argument("--dask", nargs="?", const="local", metavar="SCHEDULER",
+                   help="run on the Dask scheduler at this address (tcp://host:8786), or on a local cluster of "
+                   "--workers processes when no address is given. INPUT may then also be a directory or a "
+                   "quoted glob of corpus files (shards), each one or more partitions; -o is then a directory "
+                   "that gets one output file per input file")
+    g.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes (default: one a core)")
+    g.add_argument("--split", type=int, metavar="N", help="read each input file as N partitions (default: enough "
+                   "for two a worker thread)")
     p.set_defaults(run=cmd_dedup, parser=p)
 
     p = sub.add_parser("index", help="a saved near-duplicate index: build, add, query, info",

@@ -150,15 +150,18 @@ class DaskDedupResult:
         rows each (the raw records a corpus was parsed from, say).
         """
         parts = collection.to_delayed()
-        if len(parts) != len(self._offsets) - 1:
-            raise ValueError(f"the collection has {len(parts)} partitions; the deduplicated input had "
-                             f"{len(self._offsets) - 1}")
-        lengths = np.diff(self._offsets).tolist()
-        kept = [delayed(_drop_rows)(part, removed, n)
-                for part, removed, n in zip(parts, self._removed.to_delayed(), lengths)]
+        flags = self.keep_flags()
+        if len(parts) != len(flags):
+            raise ValueError(f"the collection has {len(parts)} partitions; the deduplicated input had {len(flags)}")
+        kept = [delayed(_select_rows)(part, keep) for part, keep in zip(parts, flags)]
         if isinstance(collection, db.Bag):
             return db.from_delayed(kept)
         return dd.from_delayed(kept, meta=collection._meta, verify_meta=False)
+
+    def keep_flags(self) -> list[Delayed]:
+        """One lazy boolean array per input partition: True for the documents kept."""
+        return [delayed(_keep_flags)(removed, n)
+                for removed, n in zip(self._removed.to_delayed(), np.diff(self._offsets).tolist())]
 
     def to_local(self) -> DedupResult:
         """The whole result as a :class:`~simdup.DedupResult` of numpy arrays (gathers every document)."""
@@ -674,12 +677,15 @@ def _public_clusters(part: pd.DataFrame, offsets: npt.NDArray[np.int64]) -> pd.D
     return pd.DataFrame(out)
 
 
-def _drop_rows(part: Any, removed: pd.DataFrame, expected: int) -> Any:
-    rows = removed.index.to_numpy(np.int64) & ROW_MASK
-    if len(part) != expected:
-        raise ValueError(f"a partition has {len(part)} rows where the deduplicated input had {expected}")
-    keep = np.ones(expected, dtype=bool)
-    keep[rows] = False
+def _keep_flags(removed: pd.DataFrame, n: int) -> npt.NDArray[np.bool_]:
+    keep = np.ones(n, dtype=bool)
+    keep[removed.index.to_numpy(np.int64) & ROW_MASK] = False
+    return keep
+
+
+def _select_rows(part: Any, keep: npt.NDArray[np.bool_]) -> Any:
+    if len(part) != len(keep):
+        raise ValueError(f"a partition has {len(part)} rows where the deduplicated input had {len(keep)}")
     if isinstance(part, pd.DataFrame):
         return part.iloc[np.flatnonzero(keep)]
     return [item for item, kept in zip(part, keep.tolist()) if kept]

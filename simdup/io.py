@@ -266,20 +266,12 @@ class DirectoryCorpus(Corpus):
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         self._check_keep(keep, len(self.files))
-        if output.exists():
-            raise CorpusError(f"{output}: already exists (a directory output is never overwritten)")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private
-        try:
+        with atomic_directory(output) as tmp:
             for file, kept in zip(self.files, keep):
                 if kept:
                     target = tmp / file.relative_to(self.path)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(file, target)
-            os.replace(tmp, output)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
 
 class ParquetCorpus(Corpus):
@@ -430,6 +422,25 @@ def format_of(path: str | os.PathLike[str]) -> str:
         return "warc"
     raise CorpusError(f"{path}: unknown format; use .jsonl[.gz|.zst], .txt[.gz|.zst], .parquet, "
                       ".warc[.gz|.zst] or a directory")
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new temporary directory beside ``path``; rename it to ``path`` only on success.
+
+    ``path`` must not exist: a directory output is never overwritten or merged into.
+    """
+    target = Path(path)
+    if target.exists():
+        raise CorpusError(f"{target}: already exists (a directory output is never overwritten)")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @contextmanager

@@ -1,0 +1,219 @@
+"""``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster.
+
+Every input file is read by the workers with the same corpus readers as the
+single-machine command (:func:`simdup.io.open_corpus`), as one or more
+partitions (``--split``), and written back by the same writers, one output
+file per input file: the output and the clusters file are the ones
+``simdup dedup`` writes for the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import dask
+    import dask.bag as db
+    from dask.delayed import Delayed, delayed
+    from distributed import Client, LocalCluster
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
+
+from . import dask as simdup_dask
+from .cli import CliError, check_output, dedup_hasher, dedup_output, report, write_cluster_rows
+from .io import CorpusError, atomic_directory, format_of, open_corpus
+
+CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
+
+
+def corpus_files(source: str) -> tuple[list[Path], Path | None]:
+    """The input files, and the directory their output names are relative to (None for one file).
+
+    ``source`` is a corpus file, a directory holding corpus files (searched
+    recursively), or a glob pattern.
+    """
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_corpus(p))
+        root: Path | None = path
+    elif path.exists():
+        return [path], None
+    else:
+        files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file())
+        root = Path(os.path.commonpath([str(p.parent) for p in files])) if files else None
+    if not files:
+        raise CliError(f"{source}: no corpus files (.jsonl, .txt, .parquet, .warc, optionally .gz or .zst)")
+    return files, root
+
+
+def _is_corpus(path: Path) -> bool:
+    try:
+        return format_of(path) in CORPUS_FORMATS
+    except CorpusError:
+        return False
+
+
+def run_dedup(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    files, root = corpus_files(args.input)
+    formats = {format_of(f) for f in files}
+    if len(formats) > 1 or not formats <= set(CORPUS_FORMATS):
+        raise CliError(f"{args.input}: --dask reads files of one corpus format (JSON Lines, text lines, Parquet or "
+                       f"WARC), found {', '.join(sorted(formats))}")
+    corpus_format = formats.pop()
+    output = dedup_output(args, corpus_format)
+    if output is not None:
+        if root is None:
+            check_output(corpus_format, files[0], output)
+        elif output.exists():
+            raise CliError(f"{output}: already exists (the output directory is never overwritten)")
+        elif not output.parent.exists():
+            raise CliError(f"{output.parent}: no such directory")
+    for name, value in (("--workers", args.workers), ("--split", args.split)):
+        if value is not None and value < 1:
+            args.parser.error(f"{name} must be at least 1")
+    hasher = dedup_hasher(args, corpus_format)
+
+    with _connect(args.dask, args.workers) as client:
+        scheduler, workers = client.scheduler.address, len(client.nthreads())
+        threads = sum(client.nthreads().values())
+        split = args.split or ceil(2 * threads / len(files))
+        records = [delayed(_read_records, pure=True)(str(f), args.text_field, args.id_field, args.skip_bad)
+                   for f in files]
+        pieces = db.from_delayed([delayed(_piece)(r, s, split) for r in records for s in range(split)])
+        with _PhaseBar(args) as bar:
+            result = simdup_dask.dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
+                                       keep=args.keep, verify=args.verify, progress=bar.phase)
+            if result.summary["documents"] == 0:
+                raise CliError(f"{args.input}: no documents to deduplicate")
+            bar.phase("write")
+            start = time.perf_counter()
+            skipped = _write_outputs(args, files, root, output, result, split)
+            if args.clusters:
+                write_cluster_rows(Path(args.clusters), _cluster_chunks(result))
+            write_seconds = time.perf_counter() - start
+
+    summary = dict(result.summary)
+    summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
+    summary["seconds"] = round(time.perf_counter() - started, 4)
+    summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
+    report(args, {"input": args.input, "output": str(output) if output else None, "format": corpus_format,
+                  "input_type": hasher.input, "html_content": hasher.html_content if hasher.input != "text" else None,
+                  "skipped_bad_records": skipped, "scheduler": scheduler, "workers": workers,
+                  "partitions": len(files) * split, **summary})
+    return 0
+
+
+class _connect:
+    """A client of the scheduler at ``address``, or of a new local cluster ("local")."""
+
+    def __init__(self, address: str, workers: int | None) -> None:
+        self.address, self.workers = address, workers
+        self.cluster: LocalCluster | None = None
+
+    def __enter__(self) -> Client:
+        # Dask logs every shuffle at WARNING; the CLI's own messages are the ones that matter.
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        if self.address == "local":
+            self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
+                                        processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        else:
+            if self.workers is not None:
+                raise CliError("--workers is for the local cluster; a scheduler at an address has its own workers")
+            try:
+                self.client = Client(self.address, timeout="20s")
+            except (OSError, ValueError) as exc:
+                raise CliError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+class _PhaseBar:
+    """One progress step per phase on stderr, for a person watching."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, unit="phase", file=sys.stderr, leave=False,
+                        disable=args.quiet or not sys.stderr.isatty())
+
+    def phase(self, name: str) -> None:
+        self.bar.set_description(name)
+        self.bar.update(1)
+
+    def __enter__(self) -> _PhaseBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+# -- on the workers ---------------------------------------------------------------------
+
+
+def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool) -> list[dict[str, Any]]:
+    corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
+    return [{"id": doc_id, "text": doc} for doc_id, doc in corpus.records()]
+
+
+def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:
+    n = len(records)
+    return records[n * number // pieces:n * (number + 1) // pieces]
+
+
+def _write_file(source: str, target: str | None, text_field: str, id_field: str, skip_bad: bool,
+                *flags: np.ndarray) -> int:
+    """Write ``source``'s kept records to ``target`` with the single-machine writer; the bad records skipped."""
+    corpus = open_corpus(source, text_field, id_field, skip_bad=skip_bad)
+    for _ in corpus.records():  # the writers need one full read first
+        pass
+    if target is not None:
+        corpus.write_kept(np.concatenate(flags).tolist() if flags else [], Path(target))
+    return corpus.skipped
+
+
+def _write_outputs(args: argparse.Namespace, files: list[Path], root: Path | None, output: Path | None,
+                   result: simdup_dask.DaskDedupResult, split: int) -> int:
+    """Write each input file's kept records (to ``output``, or into it as a directory); the bad records skipped."""
+    flags = result.keep_flags()
+    if output is None or root is None:
+        targets: list[str | None] = [str(output) if output else None] * len(files)
+        tasks = _write_tasks(args, files, targets, flags, split)
+        return sum(dask.compute(*tasks))
+    # Many files into a new directory: written beside it, renamed when complete.
+    with atomic_directory(output) as tmp:
+        paths = [tmp / f.relative_to(root) for f in files]
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return sum(dask.compute(*_write_tasks(args, files, [str(p) for p in paths], flags, split)))
+
+
+def _write_tasks(args: argparse.Namespace, files: list[Path], targets: list[str | None], flags: list[Delayed],
+                 split: int) -> list[Delayed]:
+    return [delayed(_write_file)(str(f), target, args.text_field, args.id_field, args.skip_bad,
+                                 *flags[n * split:(n + 1) * split])
+            for n, (f, target) in enumerate(zip(files, targets))]
+
+
+def _cluster_chunks(result: simdup_dask.DaskDedupResult) -> Iterator[list[tuple[str, int, str, int]]]:
+    """The clusters file's rows, one partition at a time (the table is never gathered whole)."""
+    for part in result.clusters.to_delayed():
+        table = part.compute()
+        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), table["kept_id"].tolist(),
+                       table["distance"].tolist()))

@@ -1,0 +1,112 @@
+"""`simdup dedup --dask`: the same files as `simdup dedup`, from a local cluster or a scheduler address."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+
+from test_cli import SAMPLE, run
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> str:
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def sample_lines() -> list[bytes]:
+    with gzip.open(SAMPLE, "rb") as f:
+        return f.readlines()
+
+
+def single_machine(tmp_path: Path, source: Path) -> tuple[bytes, str]:
+    out, clusters = tmp_path / "single.jsonl.gz", tmp_path / "single.csv"
+    result = run("dedup", "--quiet", str(source), "-o", str(out), "--clusters", str(clusters))
+    assert result.returncode == 0, result.stderr
+    return gzip.decompress(out.read_bytes()), clusters.read_text()
+
+
+def test_sample_on_a_local_cluster_writes_what_dedup_writes(tmp_path: Path) -> None:
+    expected, expected_clusters = single_machine(tmp_path, SAMPLE)
+    out, clusters = tmp_path / "dask.jsonl.gz", tmp_path / "dask.csv"
+    # `--dask INPUT`: with no address, INPUT is not taken for one.
+    result = run("dedup", "--dask", str(SAMPLE), "--workers", "2", "-o", str(out), "--clusters", str(clusters),
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    assert gzip.decompress(out.read_bytes()) == expected
+    assert clusters.read_text() == expected_clusters
+    summary = json.loads(result.stdout)
+    assert summary["workers"] == 2 and summary["partitions"] == 4  # two a worker thread
+    assert summary["documents"] == 2000 and summary["duplicates_removed"] == 41
+    assert not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_shards_on_a_scheduler_address(tmp_path: Path, scheduler: str) -> None:
+    lines = sample_lines()
+    whole = tmp_path / "whole.jsonl.gz"
+    whole.write_bytes(gzip.compress(b"".join(lines)))
+    expected, expected_clusters = single_machine(tmp_path, whole)
+    shards = tmp_path / "shards"
+    (shards / "b").mkdir(parents=True)
+    names = ["a-0.jsonl.gz", "a-1.jsonl", "b/c-2.jsonl.gz"]  # sorted order is corpus order
+    for n, name in enumerate(names):
+        chunk = b"".join(lines[n * 700:(n + 1) * 700])
+        (shards / name).write_bytes(gzip.compress(chunk) if name.endswith(".gz") else chunk)
+    (shards / "README").write_text("not a corpus file")
+    out, clusters = tmp_path / "out", tmp_path / "clusters.csv"
+    result = run("dedup", str(shards), "--dask", scheduler, "--split", "3", "-o", str(out), "--clusters",
+                 str(clusters), "--json")
+    assert result.returncode == 0, result.stderr
+    written = b""
+    for name in names:
+        data = (out / name).read_bytes()
+        written += gzip.decompress(data) if name.endswith(".gz") else data
+    assert written == expected
+    assert clusters.read_text() == expected_clusters
+    assert json.loads(result.stdout)["partitions"] == 9
+
+    again = run("dedup", str(shards), "--dask", scheduler, "-o", str(out))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_bad_records_are_reported_or_skipped(tmp_path: Path, scheduler: str) -> None:
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    lines = sample_lines()
+    (shards / "0.jsonl").write_bytes(b"".join(lines[:50]))
+    (shards / "1.jsonl").write_bytes(b"".join(lines[50:60]) + b"{broken\n" + b"".join(lines[60:100]))
+    failed = run("dedup", str(shards), "--dask", scheduler, "-o", str(tmp_path / "out"))
+    assert failed.returncode == 1
+    assert failed.stderr.strip().endswith("1.jsonl:11: not valid JSON (Expecting property name enclosed in "
+                                          "double quotes)")
+    assert "Traceback" not in failed.stderr and not (tmp_path / "out").exists()
+    skipped = run("dedup", str(shards), "--dask", scheduler, "-o", str(tmp_path / "out"), "--skip-bad", "--json")
+    assert skipped.returncode == 0, skipped.stderr
+    summary = json.loads(skipped.stdout)
+    assert summary["skipped_bad_records"] == 1 and summary["documents"] == 100
+
+
+def test_usage_errors(tmp_path: Path, scheduler: str) -> None:
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "a.jsonl").write_text('{"text": "a b c"}\n')
+    (mixed / "b.txt").write_text("a b c\n")
+    result = run("dedup", str(mixed), "--dask", scheduler, "-o", str(tmp_path / "out"))
+    assert result.returncode == 1 and "one corpus format" in result.stderr
+    result = run("dedup", str(SAMPLE), "--dask", scheduler, "--workers", "2", "-o", str(tmp_path / "x.jsonl.gz"))
+    assert result.returncode == 1 and "--workers is for the local cluster" in result.stderr
+    result = run("dedup", str(SAMPLE), "--dask", "--split", "0", "-o", str(tmp_path / "x.jsonl.gz"))
+    assert result.returncode == 2 and "--split must be at least 1" in result.stderr
+    result = run("dedup", str(tmp_path / "nothing-*.jsonl"), "--dask", scheduler, "-o", str(tmp_path / "y"))
+    assert result.returncode == 1 and "no corpus files" in result.stderr
+    result = run("dedup", "--dask", "tcp://127.0.0.1:9", "-o", str(tmp_path / "z"))
+    assert result.returncode == 2 and "required: INPUT" in result.stderr
