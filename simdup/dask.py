@@ -92,6 +92,10 @@ ROW_MASK = (1 << ROW_BITS) - 1
 MAX_PARTITIONS = 1 << (63 - ROW_BITS)
 JOIN_ROWS_PER_PARTITION = 2_000_000  # rows of the self-join shuffle per output partition
 DEFAULT_MAX_LOCAL_LINKS = 20_000_000  # 320 MB of links on the client
+# A row through a Dask shuffle costs about this many comparisons in the join
+# kernel (benchmarks/bench_dask.py measured 139 to 174); the table design weighs
+# it, which favours fewer tables with longer runs than on one machine.
+SHUFFLE_ROW_COST = 150.0
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,10 @@ def dedup(
     collection : dask DataFrame or Bag
         A DataFrame with the documents in ``text_column``; or a Bag of
         documents (str or bytes, or ``(page, content_type)`` pairs for HTML
-        input) or of dicts holding them under ``text_column``.
+        input) or of dicts holding them under ``text_column``. Dask turns a
+        DataFrame's object columns into strings unless it is built under
+        ``dask.config.set({"dataframe.convert-string": False})``: do that
+        for a column of bytes (HTML pages whose charset is to be detected).
     k : int, default=6
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates (0 to 10).
@@ -298,7 +305,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
                                                                                              doc=np.int64)))
         stars = grouped.map_partitions(_star_links, meta=_links_meta())
         n_distinct = int(distinct.map_partitions(len, meta=(None, "int64")).sum().compute())
-        masks = join_masks(k, n_distinct)
+        masks = join_masks(k, n_distinct, SHUFFLE_ROW_COST)
         join_parts = max(shuffle_parts, ceil(len(masks) * n_distinct / JOIN_ROWS_PER_PARTITION))
         keyed = distinct.map_partitions(_table_keys, masks, meta=_frame(table=np.int32, key=np.uint64,
                                                                         fp=np.uint64, doc=np.int64))
@@ -311,7 +318,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
     if verified:
         with phases("verify"):
             assert verify is not None and model is not None
-            links = _verify(links, parts, model, layout, verify, shingle_size, shuffle_parts, phases.persist)
+            links = _verify(links, parts, model, layout, verify, shingle_size, phases.persist)
     n_links = int(links.map_partitions(len, meta=(None, "int64")).sum().compute())
 
     with phases("cluster"):
@@ -343,6 +350,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
         "largest_cluster": max(int(counts[1]) if counts[0] else 0, 1 if n else 0),
         "token_less_documents": int(counts[3]),
         "pairs": n_links,
+        "candidate_pairs": n_candidates,
         "seconds": round(sum(phases.timings.values()), 4),
         "documents_per_second": round(n / sum(phases.timings.values()), 1) if n else None,
         "timings": {phase: round(s, 4) for phase, s in phases.timings.items()},
@@ -405,19 +413,23 @@ def _cluster_threads() -> int:
 
 
 def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, threshold: float,
-            shingle_size: int, npartitions: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
-    """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column."""
-    needed = dd.concat([links[["i"]].rename(columns={"i": "doc"}), links[["j"]].rename(columns={"j": "doc"})])
-    needed = _aligned(needed, "doc", len(parts))
-    shingles = persist(dd.from_delayed(
-        [delayed(_shingle_partition)(part, wanted, model, layout, shingle_size)
-         for part, wanted in zip(parts, needed.to_delayed())],
-        meta=pd.DataFrame({"doc": np.empty(0, np.int64), "terms": np.empty(0, object)}), verify_meta=False))
-    with_i = links.merge(shingles.rename(columns={"doc": "i", "terms": "terms_i"}), on="i", how="inner",
-                         npartitions=npartitions)
-    both = with_i.merge(shingles.rename(columns={"doc": "j", "terms": "terms_j"}), on="j", how="inner",
-                        npartitions=npartitions)
-    checked = persist(both.map_partitions(_jaccard_partition, meta=_links_meta(jaccard=True)))
+            shingle_size: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
+    """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column.
+
+    Each link goes to the partition of its document ``i``, which shingles
+    ``i`` from its own text and attaches the set; then to the partition of
+    ``j``, which shingles ``j`` and checks. One shuffle carries shingle sets,
+    and no document's text leaves its partition.
+    """
+    n_input = len(parts)
+    by_i = _aligned(links, "i", n_input).to_delayed()
+    with_i = dd.from_delayed([delayed(_attach_shingles)(part, lk, model, layout, shingle_size)
+                              for part, lk in zip(parts, by_i)],
+                             meta=_links_meta().assign(terms_i=pd.Series([], dtype=object)), verify_meta=False)
+    by_j = _aligned(with_i, "j", n_input).to_delayed()
+    checked = persist(dd.from_delayed([delayed(_check_links)(part, lk, model, layout, shingle_size)
+                                       for part, lk in zip(parts, by_j)],
+                                      meta=_links_meta(jaccard=True), verify_meta=False))
     passed = checked[checked["jaccard"] >= threshold]
     # A failed link between identical fingerprints: relink that group's failed members
     # among themselves, as simdup.dedup does. Rare (different texts, equal fingerprints), so on the client.
@@ -426,9 +438,12 @@ def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _
         return persist(passed)
     i, j, d = relink_failed(failed["i"].to_numpy(np.int64), failed["j"].to_numpy(np.int64),
                             failed["distance"].to_numpy(np.uint8), np.zeros(len(failed), bool))
-    involved = np.unique(np.concatenate([i, j]))
-    sets = shingles[shingles["doc"].isin(involved.tolist())].compute().set_index("doc")["terms"]
-    extra, jaccard = verify_links(Pairs(i, j, d), threshold, lambda a, b: _jaccard_of_blobs(sets.loc[a], sets.loc[b]))
+    wanted = pd.DataFrame({"doc": np.unique(np.concatenate([i, j]))})
+    by_doc = _aligned(dd.from_pandas(wanted, npartitions=1), "doc", n_input).to_delayed()
+    sets = pd.concat(dask.compute(*[delayed(_shingle_partition)(part, w, model, layout, shingle_size)
+                                    for part, w in zip(parts, by_doc)])).set_index("doc")["terms"]
+    extra, jaccard = verify_links(Pairs(i, j, d), threshold,
+                                  lambda a, b: _jaccard_of_blobs(sets.loc[a], sets.loc[b]))
     relinked = pd.DataFrame({"i": extra.i, "j": extra.j, "distance": extra.distance, "jaccard": jaccard})
     return persist(dd.concat([passed, dd.from_pandas(relinked, npartitions=1)]))
 
@@ -579,12 +594,47 @@ def _join_partition(part: pd.DataFrame, masks: npt.NDArray[np.uint64], k: int) -
 
 def _shingle_partition(part: Any, wanted: pd.DataFrame, hasher: SimHasher, layout: _Layout,
                        shingle_size: int) -> pd.DataFrame:
-    """Sorted distinct shingle hashes (as bytes) of the partition's documents named in ``wanted``."""
+    """Sorted distinct shingle hashes (as bytes) of the partition's documents named in ``wanted``'s index."""
     keys = np.unique(wanted.index.to_numpy(np.int64))
+    indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
+    return pd.DataFrame({"doc": keys, "terms": pd.Series(_blobs(indptr, terms), dtype=object)})
+
+
+def _shingles(part: Any, keys: npt.NDArray[np.int64], hasher: SimHasher, layout: _Layout,
+              shingle_size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     texts, _ = _documents(part, layout)
-    indptr, terms = shingle_sets(hasher, [texts[r] for r in (keys & ROW_MASK).tolist()], shingle_size)
-    blobs = [terms[a:b].tobytes() for a, b in zip(indptr[:-1].tolist(), indptr[1:].tolist())]
-    return pd.DataFrame({"doc": keys, "terms": pd.Series(blobs, dtype=object)})
+    return shingle_sets(hasher, [texts[r] for r in (keys & ROW_MASK).tolist()], shingle_size)
+
+
+def _blobs(indptr: npt.NDArray[np.int64], terms: npt.NDArray[np.uint64]) -> list[bytes]:
+    return [terms[a:b].tobytes() for a, b in zip(indptr[:-1].tolist(), indptr[1:].tolist())]
+
+
+def _attach_shingles(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout,
+                     shingle_size: int) -> pd.DataFrame:
+    """Links whose ``i`` is in this partition (the index), with ``i``'s shingle set as bytes."""
+    i = links.index.to_numpy(np.int64)
+    keys, inverse = np.unique(i, return_inverse=True)
+    blobs = _blobs(*_shingles(part, keys, hasher, layout, shingle_size))
+    return pd.DataFrame({"i": i, "j": links["j"].to_numpy(np.int64), "distance": links["distance"].to_numpy(np.uint8),
+                         "terms_i": pd.Series([blobs[x] for x in inverse.tolist()], dtype=object)})
+
+
+def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout,
+                 shingle_size: int) -> pd.DataFrame:
+    """Links whose ``j`` is in this partition (the index), with their Jaccard."""
+    j = links.index.to_numpy(np.int64)
+    keys, inverse = np.unique(j, return_inverse=True)
+    indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
+    # One CSR: j's sets (rows 0..len(keys)-1), then each link's i set.
+    blobs = links["terms_i"].tolist()
+    sizes = np.array([len(b) // 8 for b in blobs], dtype=np.int64)
+    all_ptr = np.r_[indptr, indptr[-1] + np.cumsum(sizes)].astype(np.int64)
+    all_terms = np.concatenate([terms, np.frombuffer(b"".join(blobs), dtype=np.uint64)])
+    rows_i = len(keys) + np.arange(len(blobs), dtype=np.int64)
+    jaccard = _core.jaccard_pairs(all_ptr, np.ascontiguousarray(all_terms), rows_i, inverse.astype(np.int64))
+    return pd.DataFrame({"i": links["i"].to_numpy(np.int64), "j": j, "distance": links["distance"].to_numpy(np.uint8),
+                         "jaccard": jaccard})
 
 
 def _jaccard_of_blobs(a: Sequence[bytes] | pd.Series, b: Sequence[bytes] | pd.Series) -> npt.NDArray[np.float64]:
@@ -594,12 +644,6 @@ def _jaccard_of_blobs(a: Sequence[bytes] | pd.Series, b: Sequence[bytes] | pd.Se
     terms = np.frombuffer(b"".join(a + b), dtype=np.uint64)
     rows = np.arange(len(a), dtype=np.int64)
     return _core.jaccard_pairs(indptr, np.ascontiguousarray(terms), rows, rows + len(a))
-
-
-def _jaccard_partition(part: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"i": part["i"].to_numpy(np.int64), "j": part["j"].to_numpy(np.int64),
-                         "distance": part["distance"].to_numpy(np.uint8),
-                         "jaccard": _jaccard_of_blobs(part["terms_i"], part["terms_j"])})
 
 
 def _describe_members(members: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:

@@ -56,3 +56,15 @@ def test_bench_html_tiny() -> None:
     assert "resiliparse" in run.stdout and "Jaccard vs trafilatura" in run.stdout
     assert "wrapped (same article, other template): recall | 10 |" in run.stdout
     assert "pages/s" in run.stdout and "resiliparse extraction" in run.stdout
+
+
+def test_bench_dask_tiny() -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    pytest.importorskip("distributed", reason="bench_dask.py needs the dask extra")
+    run = subprocess.run([sys.executable, str(BENCH / "bench_dask.py"), "--copies", "2", "--limit", "300",
+                          "--workers", "1", "--partitions", "2", "--shuffle-rows", "100000"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "corpus: 600 documents" in run.stdout and "(same documents removed as simdup.dedup)" in run.stdout
+    assert "Plan for 1,000,000,000 pages at k=6" in run.stdout and "1024 cores:" in run.stdout

@@ -156,6 +156,27 @@ def test_bag_of_documents_and_of_dicts(reuters: list[dict]) -> None:
 
 
 @pytest.mark.usefixtures("sync_scheduler")
+def test_html_pages_with_their_content_types() -> None:
+    pytest.importorskip("resiliparse", reason="HTML input needs the html extra")
+    path = SHARED / "web_pages_trafilatura.jsonl.gz"
+    if not path.exists():
+        pytest.skip(f"shared corpus {path} is absent")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        pages = [json.loads(line)["html"].encode("utf-8") for line in islice(f, 120)]
+    pages += pages[::7]  # exact copies: the same main content
+    types = ["text/html; charset=utf-8" if n % 2 else None for n in range(len(pages))]
+    hasher = SimHasher.default().set_params(input="html")
+    local = dedup(list(zip(pages, types)), k=3, hasher=hasher)
+    with dask.config.set({"dataframe.convert-string": False}):  # else Dask turns the bytes into str
+        table = dd.from_pandas(pd.DataFrame({"html": pd.Series(pages, dtype=object), "type": types}),
+                               npartitions=3)
+    result = dask_dedup(table, k=3, hasher=hasher, text_column="html", content_type_column="type")
+    assert_same(local, result.to_local())
+    # Most copies are found; a few are decoded under another charset than their original (the header differs).
+    assert result.summary["duplicates_removed"] >= 15
+
+
+@pytest.mark.usefixtures("sync_scheduler")
 def test_identical_fingerprints_with_different_texts_stay_linked_as_in_dedup() -> None:
     # Same words, different order: one fingerprint, low shingle Jaccard; the copies must stay linked.
     docs = ["alpha beta gamma delta epsilon", "epsilon delta gamma beta alpha", "epsilon delta gamma beta alpha",
