@@ -404,9 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("on a Dask cluster (pip install 'simdup[dask]')")
     g.add_argument("--dask", nargs="?", const="local", metavar="SCHEDULER",
                    help="run on the Dask scheduler at this address (tcp://host:8786), or on a local cluster of "
-                   "--workers processes when no address is given. INPUT may then also be a directory or a "
-                   "quoted glob of corpus files (shards), each one or more partitions; -o is then a directory "
-                   "that gets one output file per input file")
+                   "--workers processes when no address is given. INPUT may then also be a quoted glob of "
+                   "corpus files (shards, each read whole by one task); -o is then a directory that gets one "
+                   "output file per shard. Ids must be unique across shards (--id-field); text lines are named "
+                   "FILE:LINE")
     g.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes (default: one a core)")
     g.add_argument("--split", type=int, metavar="N", help="read each input file as N partitions (default: enough "
                    "for two a worker thread)")

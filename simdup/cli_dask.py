@@ -1,10 +1,12 @@
 """``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster.
 
-Every input file is read by the workers with the same corpus readers as the
-single-machine command (:func:`simdup.io.open_corpus`), as one or more
-partitions (``--split``), and written back by the same writers, one output
-file per input file: the output and the clusters file are the ones
-``simdup dedup`` writes for the same input.
+INPUT is what ``simdup dedup`` reads, or a glob pattern of corpus files
+(shards). Every input file is read by the workers with the same corpus
+readers as the single-machine command (:func:`simdup.io.open_corpus`), as one
+or more partitions (``--split``), and written back by the same writers, one
+output file per input file: the output and the clusters file are the ones
+``simdup dedup`` writes for the same input. A file is read whole by one task,
+so each must fit in a worker's memory.
 """
 
 from __future__ import annotations
@@ -38,23 +40,20 @@ CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
 
 
 def corpus_files(source: str) -> tuple[list[Path], Path | None]:
-    """The input files, and the directory their output names are relative to (None for one file).
+    """The input files, and the directory their output names are relative to (None for one input).
 
-    ``source`` is a corpus file, a directory holding corpus files (searched
-    recursively), or a glob pattern.
+    ``source`` is what ``simdup dedup`` reads (a corpus file, or a directory
+    of ``.txt``/``.html`` documents), or a glob pattern naming corpus files
+    (shards).
     """
     path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_corpus(p))
-        root: Path | None = path
-    elif path.exists():
+    if path.exists():
         return [path], None
-    else:
-        files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file())
-        root = Path(os.path.commonpath([str(p.parent) for p in files])) if files else None
+    files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file() and _is_corpus(Path(p)))
     if not files:
-        raise CliError(f"{source}: no corpus files (.jsonl, .txt, .parquet, .warc, optionally .gz or .zst)")
-    return files, root
+        raise CliError(f"{source}: no such file or directory, and no corpus files (.jsonl, .txt, .parquet, .warc, "
+                       "optionally .gz or .zst) match it as a pattern")
+    return files, Path(os.path.commonpath([str(p.parent) for p in files]))
 
 
 def _is_corpus(path: Path) -> bool:
@@ -68,9 +67,8 @@ def run_dedup(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     files, root = corpus_files(args.input)
     formats = {format_of(f) for f in files}
-    if len(formats) > 1 or not formats <= set(CORPUS_FORMATS):
-        raise CliError(f"{args.input}: --dask reads files of one corpus format (JSON Lines, text lines, Parquet or "
-                       f"WARC), found {', '.join(sorted(formats))}")
+    if len(formats) > 1:
+        raise CliError(f"{args.input}: the files must be of one corpus format, found {', '.join(sorted(formats))}")
     corpus_format = formats.pop()
     output = dedup_output(args, corpus_format)
     if output is not None:
@@ -88,9 +86,12 @@ def run_dedup(args: argparse.Namespace) -> int:
     with _connect(args.dask, args.workers) as client:
         scheduler, workers = client.scheduler.address, len(client.nthreads())
         threads = sum(client.nthreads().values())
-        split = args.split or ceil(2 * threads / len(files))
-        records = [delayed(_read_records, pure=True)(str(f), args.text_field, args.id_field, args.skip_bad)
-                   for f in files]
+        split = args.split or max(1, ceil(2 * threads / len(files)))
+        # Line numbers and row numbers repeat across shards: name those documents by their file too.
+        prefixes = [f"{f.relative_to(root)}:" if root is not None and corpus_format == "lines" else ""
+                    for f in files]
+        records = [delayed(_read_records, pure=True)(str(f), args.text_field, args.id_field, args.skip_bad, prefix)
+                   for f, prefix in zip(files, prefixes)]
         pieces = db.from_delayed([delayed(_piece)(r, s, split) for r in records for s in range(split)])
         with _PhaseBar(args) as bar:
             result = simdup_dask.dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
@@ -125,23 +126,29 @@ class _connect:
     def __enter__(self) -> Client:
         # Dask logs every shuffle at WARNING; the CLI's own messages are the ones that matter.
         logging.getLogger("distributed").setLevel(logging.ERROR)
-        if self.address == "local":
-            self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                        processes=True, dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
-        else:
+        if self.address != "local":
             if self.workers is not None:
                 raise CliError("--workers is for the local cluster; a scheduler at an address has its own workers")
             try:
                 self.client = Client(self.address, timeout="20s")
             except (OSError, ValueError) as exc:
                 raise CliError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+            return self.client
+        self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
+                                    processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            self.client = Client(self.cluster)
+        except BaseException:
+            self.cluster.close()
+            raise
         return self.client
 
     def __exit__(self, *exc: object) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
 
 
 class _PhaseBar:
@@ -167,9 +174,11 @@ class _PhaseBar:
 # -- on the workers ---------------------------------------------------------------------
 
 
-def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool) -> list[dict[str, Any]]:
+def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool, id_prefix: str = ""
+                  ) -> list[dict[str, Any]]:
+    """One file's documents, whole: a file must fit in a worker's memory (shard larger corpora)."""
     corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
-    return [{"id": doc_id, "text": doc} for doc_id, doc in corpus.records()]
+    return [{"id": id_prefix + doc_id, "text": doc} for doc_id, doc in corpus.records()]
 
 
 def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:

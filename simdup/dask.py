@@ -32,16 +32,17 @@ workers:
 7. **keep**: a shuffle on the cluster puts each cluster in one partition,
    which picks the document to keep and each member's distance to it.
 
-The input is read once per pass that needs the text (fit, fingerprint,
-verify, and writing the kept documents), so it is never held whole in
-memory; ``persist()`` it first when it fits and reading is slow.
+The input is read once per pass that needs the text (fit, fingerprint, the
+two halves of verification, and writing the kept documents), each pass
+holding only the partitions its running tasks use; ``persist()`` the input
+first when it fits in the cluster's memory and reading is slow.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
@@ -160,7 +161,8 @@ class DaskDedupResult:
         kept = [delayed(_select_rows)(part, keep) for part, keep in zip(parts, flags)]
         if isinstance(collection, db.Bag):
             return db.from_delayed(kept)
-        return dd.from_delayed(kept, meta=collection._meta, verify_meta=False)
+        with dask.config.set({"dataframe.convert-string": False}):  # the input's columns as they were
+            return dd.from_delayed(kept, meta=collection._meta, verify_meta=False)
 
     def keep_flags(self) -> list[Delayed]:
         """One lazy boolean array per input partition: True for the documents kept."""
@@ -268,17 +270,18 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
     check_shingle_size(shingle_size)
     if keep not in ("first", "longest"):
         raise ValueError(f'keep must be "first" or "longest" in simdup.dask, got {keep!r}')
-    if isinstance(max_local_links, bool) or not isinstance(max_local_links, int) or max_local_links < 0:
+    if isinstance(max_local_links, bool) or not isinstance(max_local_links, (int, np.integer)) or max_local_links < 0:
         raise ValueError(f"max_local_links must be an int >= 0, got {max_local_links!r}")
+    if npartitions is not None and (isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer))
+                                    or npartitions < 1):
+        raise ValueError(f"npartitions must be an int >= 1 or None, got {npartitions!r}")
     layout = _layout(collection, text_column, id_column, content_type_column)
     parts = collection.to_delayed()
-    if len(parts) >= MAX_PARTITIONS:
-        raise ValueError(f"at most {MAX_PARTITIONS - 1} partitions, got {len(parts)}")
+    if not 1 <= len(parts) < MAX_PARTITIONS:
+        raise ValueError(f"the collection must have 1 to {MAX_PARTITIONS - 1} partitions, got {len(parts)}")
     hasher = SimHasher() if hasher is None else hasher
     hasher._check_params()
-    shuffle_parts = npartitions or max(len(parts), _cluster_threads())
-    if shuffle_parts < 1:
-        raise ValueError(f"npartitions must be >= 1, got {npartitions}")
+    shuffle_parts = int(npartitions or max(len(parts), _cluster_threads()))
     phases = _Phases(progress)
 
     if not hasher.__sklearn_is_fitted__():
@@ -318,7 +321,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
     if verified:
         with phases("verify"):
             assert verify is not None and model is not None
-            links = _verify(links, parts, model, layout, verify, shingle_size, phases.persist)
+            links = _verify(links, parts, model, layout, verify, shingle_size, shuffle_parts, phases.persist)
     n_links = int(links.map_partitions(len, meta=(None, "int64")).sum().compute())
 
     with phases("cluster"):
@@ -413,39 +416,55 @@ def _cluster_threads() -> int:
 
 
 def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, threshold: float,
-            shingle_size: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
+            shingle_size: int, npartitions: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
     """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column.
+
+    As :func:`simdup.dedup.verify_links`: the star links of identical
+    fingerprints that fail are relinked among their group's failed members
+    (:func:`simdup.dedup.relink_failed`) and checked again, round after round.
+    A failed star link keeps its member's shingle set, and a shuffle on the
+    hub puts each group in one partition, so those rounds run there without
+    reading the input again.
+    """
+    checked = _jaccard(links, parts, model, layout, shingle_size, threshold, persist)
+    passed = checked[checked["jaccard"] >= threshold][["i", "j", "distance", "jaccard"]]
+    failed = checked[(checked["jaccard"] < threshold) & (checked["distance"] == 0)]
+    relinked = failed.shuffle(on="i", npartitions=npartitions).map_partitions(
+        _relink_partition, threshold, meta=_links_meta(jaccard=True))
+    return persist(dd.concat([passed, relinked]))
+
+
+def _jaccard(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, shingle_size: int,
+             threshold: float, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
+    """``links`` with the shingle Jaccard of their documents (persisted).
 
     Each link goes to the partition of its document ``i``, which shingles
     ``i`` from its own text and attaches the set; then to the partition of
-    ``j``, which shingles ``j`` and checks. One shuffle carries shingle sets,
-    and no document's text leaves its partition.
+    ``j``, which shingles ``j`` and compares. One shuffle carries shingle
+    sets, and no document's text leaves its partition. The first pass is
+    persisted before the second starts, so each reads its input partition
+    anew rather than every partition waiting in memory for the shuffle.
     """
     n_input = len(parts)
     by_i = _aligned(links, "i", n_input).to_delayed()
     with_i = dd.from_delayed([delayed(_attach_shingles)(part, lk, model, layout, shingle_size)
                               for part, lk in zip(parts, by_i)],
                              meta=_links_meta().assign(terms_i=pd.Series([], dtype=object)), verify_meta=False)
-    by_j = _aligned(with_i, "j", n_input).to_delayed()
-    checked = persist(dd.from_delayed([delayed(_check_links)(part, lk, model, layout, shingle_size)
-                                       for part, lk in zip(parts, by_j)],
-                                      meta=_links_meta(jaccard=True), verify_meta=False))
-    passed = checked[checked["jaccard"] >= threshold]
-    # A failed link between identical fingerprints: relink that group's failed members
-    # among themselves, as simdup.dedup does. Rare (different texts, equal fingerprints), so on the client.
-    failed = checked[(checked["jaccard"] < threshold) & (checked["distance"] == 0)].compute()
-    if not len(failed):
-        return persist(passed)
-    i, j, d = relink_failed(failed["i"].to_numpy(np.int64), failed["j"].to_numpy(np.int64),
-                            failed["distance"].to_numpy(np.uint8), np.zeros(len(failed), bool))
-    wanted = pd.DataFrame({"doc": np.unique(np.concatenate([i, j]))})
-    by_doc = _aligned(dd.from_pandas(wanted, npartitions=1), "doc", n_input).to_delayed()
-    sets = pd.concat(dask.compute(*[delayed(_shingle_partition)(part, w, model, layout, shingle_size)
-                                    for part, w in zip(parts, by_doc)])).set_index("doc")["terms"]
-    extra, jaccard = verify_links(Pairs(i, j, d), threshold,
-                                  lambda a, b: _jaccard_of_blobs(sets.loc[a], sets.loc[b]))
-    relinked = pd.DataFrame({"i": extra.i, "j": extra.j, "distance": extra.distance, "jaccard": jaccard})
-    return persist(dd.concat([passed, dd.from_pandas(relinked, npartitions=1)]))
+    by_j = persist(_aligned(with_i, "j", n_input)).to_delayed()
+    return persist(dd.from_delayed([delayed(_check_links)(part, lk, model, layout, shingle_size, threshold)
+                                    for part, lk in zip(parts, by_j)],
+                                   meta=_links_meta(jaccard=True).assign(terms_j=pd.Series([], dtype=object)),
+                                   verify_meta=False))
+
+
+def _relink_partition(part: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Failed star links, whole groups (shuffled on the hub ``i``): the later rounds of verification."""
+    i, j, d = part["i"].to_numpy(np.int64), part["j"].to_numpy(np.int64), part["distance"].to_numpy(np.uint8)
+    sets = dict(zip(j.tolist(), part["terms_j"].tolist()))  # a member is in one star: j is unique here
+    pairs = Pairs(*relink_failed(i, j, d, np.zeros(len(i), bool)))
+    kept, jaccard = verify_links(pairs, threshold, lambda a, b: _jaccard_of_blobs([sets[x] for x in a.tolist()],
+                                                                                  [sets[x] for x in b.tolist()]))
+    return pd.DataFrame({"i": kept.i, "j": kept.j, "distance": kept.distance, "jaccard": jaccard})
 
 
 def _local_components(i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> pd.DataFrame:
@@ -486,6 +505,8 @@ def _layout(collection: object, text: str | None, id_column: str | None, content
     if isinstance(collection, db.Bag):
         if content_type is not None:
             raise ValueError("content_type_column is for DataFrames; a Bag holds (page, content_type) pairs")
+        if text is None and id_column is not None:
+            raise ValueError("id_column needs a Bag of dicts (with text_column); a Bag of documents has no ids")
         return _Layout(True, text, id_column, None)
     raise TypeError(f"expected a dask DataFrame or Bag, got {type(collection).__name__}")
 
@@ -592,14 +613,6 @@ def _join_partition(part: pd.DataFrame, masks: npt.NDArray[np.uint64], k: int) -
     return pd.DataFrame({"i": np.concatenate(out_i), "j": np.concatenate(out_j), "distance": np.concatenate(out_d)})
 
 
-def _shingle_partition(part: Any, wanted: pd.DataFrame, hasher: SimHasher, layout: _Layout,
-                       shingle_size: int) -> pd.DataFrame:
-    """Sorted distinct shingle hashes (as bytes) of the partition's documents named in ``wanted``'s index."""
-    keys = np.unique(wanted.index.to_numpy(np.int64))
-    indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
-    return pd.DataFrame({"doc": keys, "terms": pd.Series(_blobs(indptr, terms), dtype=object)})
-
-
 def _shingles(part: Any, keys: npt.NDArray[np.int64], hasher: SimHasher, layout: _Layout,
               shingle_size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     texts, _ = _documents(part, layout)
@@ -620,9 +633,13 @@ def _attach_shingles(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: 
                          "terms_i": pd.Series([blobs[x] for x in inverse.tolist()], dtype=object)})
 
 
-def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout,
-                 shingle_size: int) -> pd.DataFrame:
-    """Links whose ``j`` is in this partition (the index), with their Jaccard."""
+def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout, shingle_size: int,
+                 threshold: float) -> pd.DataFrame:
+    """Links whose ``j`` is in this partition (the index), with their Jaccard.
+
+    A failed star link (distance 0) also keeps ``j``'s shingle set for the
+    next rounds; other links drop it.
+    """
     j = links.index.to_numpy(np.int64)
     keys, inverse = np.unique(j, return_inverse=True)
     indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
@@ -633,12 +650,16 @@ def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Lay
     all_terms = np.concatenate([terms, np.frombuffer(b"".join(blobs), dtype=np.uint64)])
     rows_i = len(keys) + np.arange(len(blobs), dtype=np.int64)
     jaccard = _core.jaccard_pairs(all_ptr, np.ascontiguousarray(all_terms), rows_i, inverse.astype(np.int64))
-    return pd.DataFrame({"i": links["i"].to_numpy(np.int64), "j": j, "distance": links["distance"].to_numpy(np.uint8),
-                         "jaccard": jaccard})
+    distance = links["distance"].to_numpy(np.uint8)
+    failed_star = np.flatnonzero((jaccard < threshold) & (distance == 0))
+    terms_j = np.full(len(j), None, dtype=object)
+    terms_j[failed_star] = [terms[indptr[x]:indptr[x + 1]].tobytes() for x in inverse[failed_star].tolist()]
+    return pd.DataFrame({"i": links["i"].to_numpy(np.int64), "j": j, "distance": distance, "jaccard": jaccard,
+                         "terms_j": pd.Series(terms_j, dtype=object)})
 
 
-def _jaccard_of_blobs(a: Sequence[bytes] | pd.Series, b: Sequence[bytes] | pd.Series) -> npt.NDArray[np.float64]:
-    a, b = list(a), list(b)
+def _jaccard_of_blobs(a: list[bytes], b: list[bytes]) -> npt.NDArray[np.float64]:
+    """Jaccard of the sorted term sets ``a[e]`` and ``b[e]`` (uint64 as bytes)."""
     sizes = np.array([len(x) // 8 for x in a + b], dtype=np.int64)
     indptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     terms = np.frombuffer(b"".join(a + b), dtype=np.uint64)

@@ -63,7 +63,8 @@ def test_shards_on_a_scheduler_address(tmp_path: Path, scheduler: str) -> None:
         (shards / name).write_bytes(gzip.compress(chunk) if name.endswith(".gz") else chunk)
     (shards / "README").write_text("not a corpus file")
     out, clusters = tmp_path / "out", tmp_path / "clusters.csv"
-    result = run("dedup", str(shards), "--dask", scheduler, "--split", "3", "-o", str(out), "--clusters",
+    pattern = str(shards / "**" / "*")  # a quoted glob: the shards, in sorted order
+    result = run("dedup", pattern, "--dask", scheduler, "--split", "3", "-o", str(out), "--clusters",
                  str(clusters), "--json")
     assert result.returncode == 0, result.stderr
     written = b""
@@ -74,7 +75,7 @@ def test_shards_on_a_scheduler_address(tmp_path: Path, scheduler: str) -> None:
     assert clusters.read_text() == expected_clusters
     assert json.loads(result.stdout)["partitions"] == 9
 
-    again = run("dedup", str(shards), "--dask", scheduler, "-o", str(out))
+    again = run("dedup", pattern, "--dask", scheduler, "-o", str(out))
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
@@ -84,12 +85,13 @@ def test_bad_records_are_reported_or_skipped(tmp_path: Path, scheduler: str) -> 
     lines = sample_lines()
     (shards / "0.jsonl").write_bytes(b"".join(lines[:50]))
     (shards / "1.jsonl").write_bytes(b"".join(lines[50:60]) + b"{broken\n" + b"".join(lines[60:100]))
-    failed = run("dedup", str(shards), "--dask", scheduler, "-o", str(tmp_path / "out"))
+    failed = run("dedup", str(shards / "*.jsonl"), "--dask", scheduler, "-o", str(tmp_path / "out"))
     assert failed.returncode == 1
     assert failed.stderr.strip().endswith("1.jsonl:11: not valid JSON (Expecting property name enclosed in "
                                           "double quotes)")
     assert "Traceback" not in failed.stderr and not (tmp_path / "out").exists()
-    skipped = run("dedup", str(shards), "--dask", scheduler, "-o", str(tmp_path / "out"), "--skip-bad", "--json")
+    skipped = run("dedup", str(shards / "*.jsonl"), "--dask", scheduler, "-o", str(tmp_path / "out"), "--skip-bad",
+                  "--json")
     assert skipped.returncode == 0, skipped.stderr
     summary = json.loads(skipped.stdout)
     assert summary["skipped_bad_records"] == 1 and summary["documents"] == 100
@@ -100,7 +102,7 @@ def test_usage_errors(tmp_path: Path, scheduler: str) -> None:
     mixed.mkdir()
     (mixed / "a.jsonl").write_text('{"text": "a b c"}\n')
     (mixed / "b.txt").write_text("a b c\n")
-    result = run("dedup", str(mixed), "--dask", scheduler, "-o", str(tmp_path / "out"))
+    result = run("dedup", str(mixed / "*"), "--dask", scheduler, "-o", str(tmp_path / "out"))
     assert result.returncode == 1 and "one corpus format" in result.stderr
     result = run("dedup", str(SAMPLE), "--dask", scheduler, "--workers", "2", "-o", str(tmp_path / "x.jsonl.gz"))
     assert result.returncode == 1 and "--workers is for the local cluster" in result.stderr
@@ -110,3 +112,33 @@ def test_usage_errors(tmp_path: Path, scheduler: str) -> None:
     assert result.returncode == 1 and "no corpus files" in result.stderr
     result = run("dedup", "--dask", "tcp://127.0.0.1:9", "-o", str(tmp_path / "z"))
     assert result.returncode == 2 and "required: INPUT" in result.stderr
+
+
+def test_a_directory_of_documents_means_what_it_means_without_dask(tmp_path: Path, scheduler: str) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "crude oil prices rose three percent on monday as traders weighed the supply outlook"
+    (docs / "a.txt").write_text(text + "\n" + text)  # one document of two lines
+    (docs / "b.txt").write_text(text + "\n" + text)
+    (docs / "c.html").write_text(f"<html><body><p>{text.upper()} and more</p></body></html>")
+    (docs / "d.txt").write_text("an unrelated note about the weather in the mountains this week")
+    plain = run("dedup", str(docs), "-o", str(tmp_path / "plain"), "--clusters", str(tmp_path / "plain.csv"))
+    assert plain.returncode == 0, plain.stderr
+    dist = run("dedup", str(docs), "--dask", scheduler, "-o", str(tmp_path / "dist"), "--clusters",
+               str(tmp_path / "dist.csv"))
+    assert dist.returncode == 0, dist.stderr
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["a.txt", "c.html", "d.txt"]
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["a.txt", "c.html", "d.txt"]
+    assert (tmp_path / "dist.csv").read_text() == (tmp_path / "plain.csv").read_text()
+
+
+def test_text_line_shards_are_named_by_file_and_line(tmp_path: Path, scheduler: str) -> None:
+    text = "crude oil prices rose three percent on monday as traders weighed the supply outlook"
+    (tmp_path / "s1.txt").write_text(f"{text}\nsomething else entirely about mountains and weather\n")
+    (tmp_path / "s2.txt").write_text(f"unrelated words about a football match last night\n{text}\n")
+    result = run("dedup", str(tmp_path / "s*.txt"), "--dask", scheduler, "-o", str(tmp_path / "out"),
+                 "--clusters", str(tmp_path / "c.csv"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "c.csv").read_text().splitlines() == ["id,cluster,kept_id,distance", "s1.txt:1,0,s1.txt:1,0",
+                                                            "s2.txt:2,0,s1.txt:1,0"]
+    assert (tmp_path / "out" / "s2.txt").read_text() == "unrelated words about a football match last night\n"

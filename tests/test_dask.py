@@ -172,6 +172,8 @@ def test_html_pages_with_their_content_types() -> None:
                                npartitions=3)
     result = dask_dedup(table, k=3, hasher=hasher, text_column="html", content_type_column="type")
     assert_same(local, result.to_local())
+    kept = result.kept.compute()["html"].tolist()
+    assert kept == [p for p, k in zip(pages, local.keep) if k]  # bytes stay bytes
     # Most copies are found; a few are decoded under another charset than their original (the header differs).
     assert result.summary["duplicates_removed"] >= 15
 
@@ -186,6 +188,19 @@ def test_identical_fingerprints_with_different_texts_stay_linked_as_in_dedup() -
     assert local.keep.tolist() == [True, True, False, True, False, True, True]
     result = dask_dedup(db.from_sequence(docs, npartitions=3), k=0, hasher=hasher, text_column=None)
     assert_same(local, result.to_local())
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+def test_empty_partitions(reuters: list[dict]) -> None:
+    records = reuters[:600]
+    table = frame(records, 6).map_partitions(lambda p: p[(p.index < 100) | (p.index >= 400)])
+    # six partitions of 100 rows: rows 100..399 go, so partitions 1, 2 and 3 are left empty
+    kept = [r for n, r in enumerate(records) if n < 100 or n >= 400]
+    local = dedup([r["text"] for r in kept], k=8)
+    result = dask_dedup(table, k=8, id_column="id")
+    assert [len(p) for p in dask.compute(*table.to_delayed())] == [100, 0, 0, 0, 100, 100]
+    assert_same(local, result.to_local())
+    assert result.kept.compute()["id"].tolist() == [r["id"] for r, k in zip(kept, local.keep) if k]
 
 
 @pytest.mark.usefixtures("sync_scheduler")
@@ -213,6 +228,10 @@ def test_bad_input() -> None:
         dask_dedup(["a", "b"])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must be a dict"):
         dask_dedup(db.from_sequence(["a b", "c d"]))
+    with pytest.raises(ValueError, match="id_column needs a Bag of dicts"):
+        dask_dedup(db.from_sequence(["a b", "c d"]), text_column=None, id_column="id")
+    with pytest.raises(ValueError, match="npartitions"):
+        dask_dedup(df, text_column="body", npartitions=0)
     with pytest.raises(TypeError, match="str or bytes"):
         dask_dedup(dd.from_pandas(pd.DataFrame({"text": [1.5, 2.5]}), npartitions=1))
     result = dask_dedup(df, text_column="body", hasher=SimHasher(use_idf=False))
