@@ -770,7 +770,10 @@ def _frame(**columns: Any) -> pd.DataFrame:
 
 
 def _docs_meta(with_length: bool, with_id: bool) -> pd.DataFrame:
-    meta = _frame(doc=np.int64, fp=np.uint64, n_tokens=np.int64)
+    return _with_length_and_id(_frame(doc=np.int64, fp=np.uint64, n_tokens=np.int64), with_length, with_id)
+
+
+def _with_length_and_id(meta: pd.DataFrame, with_length: bool, with_id: bool) -> pd.DataFrame:
     if with_length:
         meta["length"] = np.empty(0, np.int64)
     if with_id:
@@ -786,12 +789,7 @@ def _links_meta(jaccard: bool = False) -> pd.DataFrame:
 
 
 def _members_meta(with_length: bool, with_id: bool) -> pd.DataFrame:
-    meta = _frame(doc=np.int64, label=np.int64, fp=np.uint64)
-    if with_length:
-        meta["length"] = np.empty(0, np.int64)
-    if with_id:
-        meta["id"] = pd.Series([], dtype=object)
-    return meta
+    return _with_length_and_id(_frame(doc=np.int64, label=np.int64, fp=np.uint64), with_length, with_id)
 
 
 def _clustered_meta(with_id: bool) -> pd.DataFrame:
