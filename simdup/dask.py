@@ -619,6 +619,12 @@ def _shingles(part: Any, keys: npt.NDArray[np.int64], hasher: SimHasher, layout:
     return shingle_sets(hasher, [texts[r] for r in (keys & ROW_MASK).tolist()], shingle_size)
 
 
+def _object_array(items: list[Any]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(items), dtype=object)  # (np.array would nest sequences)
+    out[:] = items
+    return out
+
+
 def _blobs(indptr: npt.NDArray[np.int64], terms: npt.NDArray[np.uint64]) -> list[bytes]:
     return [terms[a:b].tobytes() for a, b in zip(indptr[:-1].tolist(), indptr[1:].tolist())]
 
@@ -630,7 +636,7 @@ def _attach_shingles(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: 
     keys, inverse = np.unique(i, return_inverse=True)
     blobs = _blobs(*_shingles(part, keys, hasher, layout, shingle_size))
     return pd.DataFrame({"i": i, "j": links["j"].to_numpy(np.int64), "distance": links["distance"].to_numpy(np.uint8),
-                         "terms_i": pd.Series([blobs[x] for x in inverse.tolist()], dtype=object)})
+                         "terms_i": pd.Series(_object_array(blobs)[inverse], dtype=object)})
 
 
 def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout, shingle_size: int,
@@ -645,7 +651,7 @@ def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Lay
     indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
     # One CSR: j's sets (rows 0..len(keys)-1), then each link's i set.
     blobs = links["terms_i"].tolist()
-    sizes = np.array([len(b) // 8 for b in blobs], dtype=np.int64)
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
     all_ptr = np.r_[indptr, indptr[-1] + np.cumsum(sizes)].astype(np.int64)
     all_terms = np.concatenate([terms, np.frombuffer(b"".join(blobs), dtype=np.uint64)])
     rows_i = len(keys) + np.arange(len(blobs), dtype=np.int64)
