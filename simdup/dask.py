@@ -650,12 +650,10 @@ def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Lay
     keys, inverse = np.unique(j, return_inverse=True)
     indptr, terms = _shingles(part, keys, hasher, layout, shingle_size)
     # One CSR: j's sets (rows 0..len(keys)-1), then each link's i set.
-    blobs = links["terms_i"].tolist()
-    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
-    all_ptr = np.r_[indptr, indptr[-1] + np.cumsum(sizes)].astype(np.int64)
-    all_terms = np.concatenate([terms, np.frombuffer(b"".join(blobs), dtype=np.uint64)])
-    rows_i = len(keys) + np.arange(len(blobs), dtype=np.int64)
-    jaccard = _core.jaccard_pairs(all_ptr, np.ascontiguousarray(all_terms), rows_i, inverse.astype(np.int64))
+    i_ptr, i_terms = _csr_of_blobs(links["terms_i"].tolist())
+    all_ptr = np.r_[indptr, indptr[-1] + i_ptr[1:]].astype(np.int64)
+    rows_i = len(keys) + np.arange(len(links), dtype=np.int64)
+    jaccard = _core.jaccard_pairs(all_ptr, np.concatenate([terms, i_terms]), rows_i, inverse.astype(np.int64))
     distance = links["distance"].to_numpy(np.uint8)
     failed_star = np.flatnonzero((jaccard < threshold) & (distance == 0))
     terms_j = np.full(len(j), None, dtype=object)
@@ -664,13 +662,18 @@ def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Lay
                          "terms_j": pd.Series(terms_j, dtype=object)})
 
 
+def _csr_of_blobs(blobs: list[bytes]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Term sets carried as bytes (from :func:`_blobs`) back to CSR ``(indptr, terms)``."""
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
+    terms = np.frombuffer(b"".join(blobs), dtype=np.uint64)  # contiguous, read-only: the kernels only read
+    return np.r_[0, np.cumsum(sizes)].astype(np.int64), terms
+
+
 def _jaccard_of_blobs(a: list[bytes], b: list[bytes]) -> npt.NDArray[np.float64]:
     """Jaccard of the sorted term sets ``a[e]`` and ``b[e]`` (uint64 as bytes)."""
-    sizes = np.array([len(x) // 8 for x in a + b], dtype=np.int64)
-    indptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
-    terms = np.frombuffer(b"".join(a + b), dtype=np.uint64)
+    indptr, terms = _csr_of_blobs(a + b)
     rows = np.arange(len(a), dtype=np.int64)
-    return _core.jaccard_pairs(indptr, np.ascontiguousarray(terms), rows, rows + len(a))
+    return _core.jaccard_pairs(indptr, terms, rows, rows + len(a))
 
 
 def _describe_members(members: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
