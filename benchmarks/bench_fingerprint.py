@@ -3,7 +3,9 @@
 Fingerprints the same real documents with every system in one run, one
 thread, text in memory in, fingerprints out, and prints documents/s, MB/s
 (UTF-8 bytes of the input) and the ratio of MB/s to `simhash.Simhash` on its
-default features. Also measures how far rjieba's fingerprints are from jieba's.
+default features. Chinese: the default (character bigrams, no segmenter) and
+``tokenizer="chinese"`` with jieba and rjieba; also measures how far rjieba's
+fingerprints are from jieba's.
 
     python benchmarks/bench_fingerprint.py            # full corpora
     python benchmarks/bench_fingerprint.py --tiny     # smoke run, a few documents
@@ -111,7 +113,7 @@ def profile_chinese() -> int:
     import pstats
 
     docs = load("fudan_zh.jsonl.gz", 3000)
-    hasher = SimHasher.default().set_params(segmenter="rjieba")
+    hasher = SimHasher.default()
     hasher.fingerprint("预热")
     profiler = cProfile.Profile()
     profiler.runcall(hasher.transform, docs)
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each simdup system; best is kept")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--profile", action="store_true",
-                        help="only profile (cProfile) rjieba fingerprinting of 3,000 Fudan documents")
+                        help="only profile (cProfile) default fingerprinting of 3,000 Fudan documents")
     args = parser.parse_args(argv)
     if not DATA.exists():
         print(f"no data at {DATA}: the benchmark reads ../shared/data beside the repo", file=sys.stderr)
@@ -143,26 +145,30 @@ def main(argv: list[str] | None = None) -> int:
     bigrams = SimHasher(ngram_range=(1, 2)).fit(english)
     default = SimHasher.default()
     rows, _ = bench_corpus("English (Reuters-21578)", english, [
-        ("simdup SimHasher fitted TF-IDF, words", lambda: fitted.transform(english), repeat),
+        ("simdup SimHasher() fitted, defaults", lambda: fitted.transform(english), repeat),
         ("simdup SimHasher.default()", lambda: default.transform(english), repeat),
         ("simdup fitted TF-IDF, words + 2-grams", lambda: bigrams.transform(english), repeat),
     ], english[:peer_limit])
 
     chinese = load("fudan_zh.jsonl.gz", 60 if args.tiny else None)
-    default.fingerprint("预热")  # loads jieba's dictionary outside the timing
+    fitted_zh = SimHasher().fit(chinese)
+    systems = [("simdup SimHasher.default() (character bigrams)", lambda: default.transform(chinese), repeat),
+               ("simdup SimHasher() fitted, defaults", lambda: fitted_zh.transform(chinese), repeat)]
+    words = SimHasher.default().set_params(tokenizer="chinese")
+    words.fingerprint("预热")  # loads jieba's dictionary outside the timing
     # plain jieba segments ~1.4 MB/s: one run is enough
-    systems = [("simdup default, jieba", lambda: default.transform(chinese), 1)]
+    systems.append(("simdup tokenizer='chinese', jieba", lambda: words.transform(chinese), 1))
     try:
-        fast = SimHasher.default().set_params(segmenter="rjieba")
+        fast = SimHasher.default().set_params(tokenizer="chinese", segmenter="rjieba")
         fast.fingerprint("预热")
-        systems.append(("simdup default, rjieba", lambda: fast.transform(chinese), repeat))
+        systems.append(("simdup tokenizer='chinese', rjieba", lambda: fast.transform(chinese), repeat))
     except ImportError as exc:
         fast = None
         print(f"  ({exc}; rjieba rows skipped)")
     chinese_rows, outputs = bench_corpus("Chinese (Fudan)", chinese, systems, chinese[: max(peer_limit // 3, 10)])
     rows += chinese_rows
     if fast is not None:
-        d = simdup.hamming(outputs["simdup default, jieba"], outputs["simdup default, rjieba"])
+        d = simdup.hamming(outputs["simdup tokenizer='chinese', jieba"], outputs["simdup tokenizer='chinese', rjieba"])
         print(f"  rjieba vs jieba fingerprints: identical {np.mean(d == 0):.1%}, mean distance {d.mean():.2f} bits, "
               f"median {np.median(d):.0f}, 99th percentile {np.percentile(d, 99):.0f}, max {d.max()}")
         rows.append({"system": "rjieba vs jieba", "identical": float(np.mean(d == 0)), "mean_bits": float(d.mean()),

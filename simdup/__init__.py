@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-def simhash(doc: Document, *, input: str = "text", html_content: str = "main",
+def simhash(doc: Document, *, input: str = "auto", html_content: str = "main",
             content_type: str | None = None) -> int:
     """Fingerprint of one document on the embedded default model.
 
@@ -53,7 +53,7 @@ def simhash(doc: Document, *, input: str = "text", html_content: str = "main",
 _default: dict[tuple[str, str], SimHasher] = {}
 
 
-def _default_hasher(input: str = "text", html_content: str = "main") -> SimHasher:
+def _default_hasher(input: str = "auto", html_content: str = "main") -> SimHasher:
     key = (input, html_content)
     if key not in _default:
         _default[key] = SimHasher.default().set_params(input=input, html_content=html_content)

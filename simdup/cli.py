@@ -34,16 +34,16 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 1."""
 
 
-def _hasher(args: argparse.Namespace, default_input: str = "text") -> SimHasher:
+def _hasher(args: argparse.Namespace, default_input: str | None = None) -> SimHasher:
     hasher = SimHasher.load(args.model) if args.model else SimHasher.default()
     return _with_input(hasher, args, default_input)
 
 
-def _with_input(hasher: SimHasher, args: argparse.Namespace, default_input: str = "text") -> SimHasher:
-    """Apply --input-type and --html-content; ``default_input`` when the model reads text and none is given."""
+def _with_input(hasher: SimHasher, args: argparse.Namespace, default_input: str | None = None) -> SimHasher:
+    """Apply --input-type and --html-content; else ``default_input`` (a WARC's records are pages), if given."""
     if args.input_type:
         hasher.set_params(input=args.input_type)
-    elif hasher.input == "text":
+    elif default_input is not None:
         hasher.set_params(input=default_input)
     if args.html_content:
         hasher.set_params(html_content=args.html_content)
@@ -187,7 +187,7 @@ def dedup_hasher(args: argparse.Namespace, corpus_format: str) -> SimHasher:
     else:
         hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
     # A WARC's documents are HTML pages.
-    return _with_input(hasher, args, "html" if corpus_format == "warc" else "text")
+    return _with_input(hasher, args, "html" if corpus_format == "warc" else None)
 
 
 def report(args: argparse.Namespace, summary: dict) -> None:
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--input-type", choices=["text", "html", "auto"],
                         help="documents are text, HTML pages (fingerprinted on their extracted text; needs "
                         "pip install 'simdup[html]'), or auto-detected per document (default: html for a WARC "
-                        "input, else text)")
+                        "input, else the model's setting: auto for the default and for a newly fitted model)")
     common.add_argument("--html-content", choices=["main", "all"],
                         help="for HTML: fingerprint the main content (default) or all visible text")
 

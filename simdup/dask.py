@@ -63,9 +63,11 @@ from . import _core
 from .dask_components import components
 from .dedup import (
     DEFAULT_K,
+    DEFAULT_SHINGLE_SIZE,
     DEFAULT_VERIFY,
     DedupResult,
     Pairs,
+    ShingleSize,
     check_k,
     check_shingle_size,
     check_verify,
@@ -200,7 +202,7 @@ def dedup(
     hasher: SimHasher | None = None,
     keep: str = "first",
     verify: float | None = DEFAULT_VERIFY,
-    shingle_size: int = 3,
+    shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
     npartitions: int | None = None,
     max_local_links: int = DEFAULT_MAX_LOCAL_LINKS,
     progress: PhaseCallback | None = None,
@@ -239,9 +241,10 @@ def dedup(
         Which document of a cluster is kept: the earliest, or the longest
         (the earliest among equals).
     verify : float or None, default=0.8
-        Keep only links whose word ``shingle_size``-gram Jaccard is at least
-        this; None links every candidate.
-    shingle_size : int, default=3
+        Keep only links whose shingle Jaccard (:func:`simdup.dedup.shingle_sets`)
+        is at least this; None links every candidate.
+    shingle_size : int or (int, int), default=(3, 5)
+        Verification shingle sizes (words, characters), as in :func:`simdup.dedup`.
     npartitions : int, optional
         Partitions of the shuffles; by default the larger of the input's
         partitions and the cluster's threads.
@@ -263,7 +266,7 @@ def dedup(
 
 def _dedup(collection: Collection, k: int, text_column: str | None, id_column: str | None,
            content_type_column: str | None, hasher: SimHasher | None, keep: str, verify: float | None,
-           shingle_size: int, npartitions: int | None, max_local_links: int,
+           shingle_size: ShingleSize, npartitions: int | None, max_local_links: int,
            progress: PhaseCallback | None) -> DaskDedupResult:
     k = check_k(k)
     check_verify(verify)
@@ -416,7 +419,7 @@ def _cluster_threads() -> int:
 
 
 def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, threshold: float,
-            shingle_size: int, npartitions: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
+            shingle_size: ShingleSize, npartitions: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
     """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column.
 
     As :func:`simdup.dedup.verify_links`: the star links of identical
@@ -434,7 +437,7 @@ def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _
     return persist(dd.concat([passed, relinked]))
 
 
-def _jaccard(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, shingle_size: int,
+def _jaccard(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _Layout, shingle_size: ShingleSize,
              threshold: float, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
     """``links`` with the shingle Jaccard of their documents (persisted).
 
@@ -542,7 +545,7 @@ def _count_terms(part: Any, hasher: SimHasher, layout: _Layout
     """Each distinct token of the partition with the number of its documents that hold it."""
     texts, _ = _documents(part, layout)
     lo, hi = hasher._check_params()
-    _, terms = _core.doc_terms(hasher._prepare(texts), lo, hi, hasher._preparer().delimited)
+    _, terms = _core.doc_terms(hasher._prepare(texts), lo, hi, hasher._preparer().flags)
     vocabulary, df = np.unique(terms, return_counts=True)
     return vocabulary, df.astype(np.int64), len(texts)
 
@@ -614,7 +617,7 @@ def _join_partition(part: pd.DataFrame, masks: npt.NDArray[np.uint64], k: int) -
 
 
 def _shingles(part: Any, keys: npt.NDArray[np.int64], hasher: SimHasher, layout: _Layout,
-              shingle_size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+              shingle_size: ShingleSize) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     texts, _ = _documents(part, layout)
     return shingle_sets(hasher, [texts[r] for r in (keys & ROW_MASK).tolist()], shingle_size)
 
@@ -630,7 +633,7 @@ def _blobs(indptr: npt.NDArray[np.int64], terms: npt.NDArray[np.uint64]) -> list
 
 
 def _attach_shingles(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout,
-                     shingle_size: int) -> pd.DataFrame:
+                     shingle_size: ShingleSize) -> pd.DataFrame:
     """Links whose ``i`` is in this partition (the index), with ``i``'s shingle set as bytes."""
     i = links.index.to_numpy(np.int64)
     keys, inverse = np.unique(i, return_inverse=True)
@@ -639,7 +642,7 @@ def _attach_shingles(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: 
                          "terms_i": pd.Series(_object_array(blobs)[inverse], dtype=object)})
 
 
-def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout, shingle_size: int,
+def _check_links(part: Any, links: pd.DataFrame, hasher: SimHasher, layout: _Layout, shingle_size: ShingleSize,
                  threshold: float) -> pd.DataFrame:
     """Links whose ``j`` is in this partition (the index), with their Jaccard.
 

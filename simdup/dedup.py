@@ -25,6 +25,9 @@ from .distance import as_fingerprints
 from .hasher import SimHasher
 
 MAX_K = 10
+ShingleSize = Union[int, tuple[int, int]]
+DEFAULT_SHINGLE_SIZE = (3, 5)
+"""Verification shingles: word 3-grams and character 5-grams (scripts without spaces)."""
 KeepRule = Union[str, Callable[[int], Any]]
 ProgressFactory = Callable[..., Any]
 
@@ -227,7 +230,7 @@ def dedup(
     hasher: SimHasher | None = None,
     keep: KeepRule = "first",
     verify: float | None = DEFAULT_VERIFY,
-    shingle_size: int = 3,
+    shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
     progress: ProgressFactory | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
@@ -244,18 +247,13 @@ def dedup(
     keep : "first", "longest" or callable, default="first"
         Which document of a cluster is kept (see :func:`choose_kept`).
     verify : float or None, default=0.8
-        Keep only candidate links whose documents' word ``shingle_size``-gram
-        sets have Jaccard similarity of at least ``verify`` (a document with
-        fewer words uses its words); None links every candidate.
-
-    Notes
-    -----
-    The defaults come from ``benchmarks/eval_quality.py``: on Reuters-21578,
-    against exact word 3-shingle Jaccard >= 0.8, k=6 with verification at 0.8
-    has F1 0.977 (precision 1.0, recall 0.956), where k=3 without it has
-    0.868; on Fudan 0.994 against 0.985. k=8 raises recall a little more
-    (F1 0.988) but the self-join costs about six times as long.
-    shingle_size : int, default=3
+        Keep only candidate links whose documents' shingle sets
+        (:func:`shingle_sets`: word 3-grams, and character 5-grams in scripts
+        written without spaces) have Jaccard similarity of at least
+        ``verify``; None links every candidate.
+    shingle_size : int or (int, int), default=(3, 5)
+        Verification shingle sizes: words, and characters of scripts without
+        spaces. An int sets the word size only.
     progress : callable, optional
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
         wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
@@ -403,7 +401,7 @@ JaccardFunction = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.N
 
 
 def _verified(hasher: SimHasher, docs: Sequence[str | bytes], pairs: Pairs, threshold: float,
-              shingle_size: int) -> tuple[Pairs, npt.NDArray[np.float64]]:
+              shingle_size: ShingleSize) -> tuple[Pairs, npt.NDArray[np.float64]]:
     """The links whose shingle Jaccard reaches ``threshold``, and their Jaccard."""
     return verify_links(pairs, threshold, lambda i, j: shingle_jaccard(hasher, docs, i, j, shingle_size))
 
@@ -453,11 +451,10 @@ def relink_failed(i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], d: npt.NDA
 
 
 def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,
-                    shingle_size: int = 3) -> npt.NDArray[np.float64]:
-    """Exact Jaccard similarity of word ``shingle_size``-gram sets for pairs ``(i, j)``.
+                    shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE) -> npt.NDArray[np.float64]:
+    """Exact Jaccard similarity of the shingle sets of pairs ``(i, j)`` (see :func:`shingle_sets`).
 
-    Only the documents named in a pair are shingled. A document with fewer
-    than ``shingle_size`` words is represented by its words.
+    Only the documents named in a pair are shingled.
     """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
@@ -469,40 +466,35 @@ def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.Array
     return _core.jaccard_pairs(indptr, terms, row[i], row[j])
 
 
-def check_shingle_size(shingle_size: int) -> int:
-    if not 1 <= shingle_size <= 16:
-        raise ValueError(f"shingle_size must be in [1, 16], got {shingle_size}")
-    return shingle_size
+def check_shingle_size(shingle_size: object) -> tuple[int, int]:
+    """``(words, characters)`` from ``shingle_size``: an int (word size) or such a pair; else raise."""
+    sizes = (shingle_size, DEFAULT_SHINGLE_SIZE[1]) if isinstance(shingle_size, (int, np.integer)) else shingle_size
+    if (not isinstance(sizes, (tuple, list)) or len(sizes) != 2
+            or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 1 <= x <= 16 for x in sizes)):
+        raise ValueError(f"shingle_size must be an int in [1, 16] or a pair of them (words, characters), "
+                         f"got {shingle_size!r}")
+    return int(sizes[0]), int(sizes[1])
 
 
-def shingle_sets(hasher: SimHasher, docs: Sequence[object], shingle_size: int
+def shingle_sets(hasher: SimHasher, docs: Sequence[object], shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Each document's distinct word ``shingle_size``-gram hashes, ascending, as CSR ``(indptr, terms)``.
+    """Each document's distinct shingle hashes, ascending, as CSR ``(indptr, terms)``.
 
-    A document with fewer than ``shingle_size`` words is represented by its words.
+    A document's shingles are the word n-grams over its words (scripts written
+    with spaces) and the character n-grams over its sequence of characters of
+    scripts written without spaces (Chinese, Japanese, Thai, ...; punctuation,
+    spaces and words between them are skipped), with ``shingle_size = (words,
+    characters)``, default (3, 5). A stream shorter than its size is
+    represented by its words or characters. The text is the hasher's (decoded,
+    HTML extracted, folded as the hasher folds) but not its tokenizer's:
+    verification does not depend on a word segmenter.
     """
+    words, chars = check_shingle_size(shingle_size)
     prepare = hasher._preparer()
-    prepared = [prepare(doc) for doc in docs]
-    indptr, terms = _core.doc_terms(prepared, shingle_size, shingle_size, prepare.delimited)
-    if shingle_size > 1:
-        short = np.flatnonzero(np.diff(indptr) == 0)
-        if len(short):
-            indptr, terms = _replace_rows(indptr, terms, short,
-                                          _core.doc_terms([prepared[s] for s in short], 1, 1, prepare.delimited))
+    prepared = [prepare.text_bytes(doc) for doc in docs]
+    indptr, terms = _core.doc_terms(prepared, words, words, prepare.shingle_flags, chars)
     terms = np.array(terms, dtype=np.uint64)
     # One sort a document: ten times faster than a lexsort on (row, term) over all of them.
     for start, stop in zip(indptr[:-1].tolist(), indptr[1:].tolist()):
         terms[start:stop].sort()
     return indptr, terms
-
-
-def _replace_rows(indptr: np.ndarray, terms: np.ndarray, rows: np.ndarray,
-                  replacement: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """CSR ``(indptr, terms)`` with the listed (empty) rows replaced."""
-    new_ptr, new_terms = replacement
-    counts = np.diff(indptr)
-    counts[rows] = np.diff(new_ptr)
-    parts = np.split(terms, indptr[1:-1])
-    for r, s in enumerate(rows.tolist()):
-        parts[s] = new_terms[new_ptr[r]:new_ptr[r + 1]]
-    return np.r_[0, np.cumsum(counts)].astype(np.int64), np.concatenate(parts) if parts else terms

@@ -1,39 +1,54 @@
 """Weighted 64-bit SimHash fingerprints: the :class:`SimHasher` estimator.
 
-Fingerprint spec, version 1
+Fingerprint spec, version 2
 ---------------------------
-0. **HTML** (only with ``input="html"``, or ``"auto"`` on a document that
-   starts like HTML). Bytes are decoded with the charset of a BOM, the HTTP
-   ``Content-Type`` given with the page, the ``<meta>`` tag, or detection, in
-   that order (:mod:`simdup.charset`); the page's main content
+0. **HTML** (``input="auto"``, the default, on a document that starts like
+   HTML; or ``input="html"``). Bytes are decoded with the charset of a BOM,
+   the HTTP ``Content-Type`` given with the page, the ``<meta>`` tag, or
+   detection (:mod:`simdup.charset`); the page's main content
    (``html_content="main"``) or all its visible text (``"all"``) is extracted
-   by resiliparse (:mod:`simdup.html`), and that text goes on to step 1. The
-   extracted text depends on the extraction library's version as well as on
-   this spec: pin resiliparse where fingerprints must stay comparable over
-   time. With ``input="text"`` (the default) this step does nothing, which is
-   why text fingerprints are unchanged and the spec is still version 1.
+   (:mod:`simdup.html`), and that text goes on to step 1. The extracted text
+   depends on the extraction library's version as well as on this spec: pin
+   it where fingerprints must stay comparable over time.
 1. **Text.** ``bytes`` are decoded as UTF-8 (invalid bytes per
-   ``encoding_errors``, by default replaced by U+FFFD). With ``lowercase``
-   the text goes through ``str.lower()``.
-2. **Words.** A word is a maximal run of characters whose Unicode general
-   category is a letter (L*), number (N*) or mark (M*); everything else
-   separates words. With ``tokenizer="chinese"`` (or ``"auto"`` on a document
-   whose non-whitespace characters are at least 20 % Han ideographs) the text
-   is first segmented by jieba or rjieba and the segment boundaries also
-   separate words. A user tokenizer's tokens are
-   taken verbatim.
-3. **Tokens and hashes.** A word hashes to XXH64 (seed 0) of its UTF-8 bytes.
-   For ``ngram_range=(lo, hi)`` the tokens are the n-grams of consecutive
-   words for every n in lo..hi; an n-gram of n >= 2 words hashes to XXH64
-   (seed 0) of its words' hashes written as n little-endian 8-byte words.
-4. **Weights.** A distinct token t with count tf in the document weighs
+   ``encoding_errors``, by default replaced by U+FFFD).
+2. **Fold.** Each code point is replaced by its compatibility decomposition
+   (NFKD) of Unicode 15.1; with ``lowercase``, the result is lower-cased and
+   decomposed again until nothing changes; default-ignorable code points (soft
+   hyphen, zero-width characters, variation selectors, ...) vanish. With
+   ``fold_traditional`` each Traditional Chinese character then becomes its
+   Simplified form (OpenCC's one-character t2s mapping). So full-width and
+   half-width forms, ligatures, precomposed and decomposed accents, case, and
+   Traditional and Simplified characters fingerprint alike. The tables are
+   generated from one Unicode version (``scripts/gen_unicode_tables.py``) and
+   compiled in: fingerprints do not depend on the Python that computes them.
+3. **Terms.** A character is a *word character* when its general category is
+   a letter, number or mark (L*, N*, M*), an *unspaced character* when it is
+   such a character of a script written without spaces (Han, kana, Thai,
+   Lao, Khmer, Myanmar, Tibetan, ...: the blocks listed in the generator),
+   and a separator otherwise. Terms, in text order, are the words (maximal
+   runs of word characters) and, for each maximal run of unspaced characters,
+   its overlapping character bigrams (a run of one character gives that
+   character). ``tokenizer="words"`` counts unspaced characters as word
+   characters; ``tokenizer="chinese"`` segments the text with jieba or rjieba
+   first and the segment boundaries also separate words; a callable's tokens
+   are folded and taken as terms.
+4. **Tokens and hashes.** A term hashes to XXH64 (seed 0) of its folded
+   UTF-8. For ``ngram_range=(lo, hi)`` the tokens are the n-grams of
+   consecutive terms for every n in lo..hi; an n-gram of n >= 2 terms hashes
+   to XXH64 (seed 0) of its terms' hashes written as n little-endian 8-byte
+   words.
+5. **Weights.** A distinct token t with count tf in the document weighs
    ``w = floor(f(tf) * idf_q(t) + 0.5)``, an integer, where f(tf) is tf
    (raw), ``1 + ln(tf)`` (``sublinear_tf``) or 1 (``binary``), and ``idf_q``
    is the IDF scaled by 2**16 and rounded half up (1.0 for every token when
-   ``use_idf=False``). A token unseen at fit time gets the IDF of a token that
-   was in no document: ``ln(1 + n_docs) + 1`` (``ln(n_docs) + 1`` with
-   ``smooth_idf=False``), the largest IDF the corpus could give.
-5. **Bits.** Bit b of the fingerprint (the bit of value ``2**b``) is 1 where
+   ``use_idf=False``). The IDF is scikit-learn's, ``ln((1 + n) / (1 + df)) +
+   1``, **bounded**: with ``idf_cap_df=p`` no token weighs more than a token
+   in a share p of the documents (at least one), and a token unseen at fit
+   time weighs that cap. IDF still damps what is common (stop words, site
+   templates), but a typo, an OCR error or a changed character, whose new
+   tokens are rare, cannot outweigh the document's ordinary content words.
+6. **Bits.** Bit b of the fingerprint (the bit of value ``2**b``) is 1 where
    ``sum(w if bit b of hash(t) is 1 else -w)`` over the document's distinct
    tokens is strictly positive; a tie (sum 0) gives 0.
 
@@ -41,7 +56,13 @@ Integer weights make the sums exact and order-free, so the same input and
 parameters give the same fingerprint in every process and on every platform.
 A document without tokens (empty, only punctuation or emoji) has every sum 0,
 so its fingerprint is 0; ``transform(..., return_n_tokens=True)`` tells such
-documents apart.
+documents apart. Models and indexes record the spec version; files of
+another version are refused.
+
+Version 1 (simdup 0.1) differed in steps 2-5: lower-casing by the running
+Python's ``str.lower``, no fold, word-character table from the running
+Python's ``unicodedata``, Chinese documents segmented by jieba by default,
+and an unbounded IDF with unseen tokens at ``ln(1 + n) + 1``.
 """
 
 from __future__ import annotations
@@ -70,7 +91,7 @@ from .tokenize import (
     check_tokenizer,
 )
 
-SPEC_VERSION = 1
+SPEC_VERSION: int = _core.SPEC_VERSION
 """Version of the fingerprint spec above; bumped whenever any fingerprint could change."""
 
 IDF_SCALE = 1 << 16
@@ -93,40 +114,53 @@ class SimHasher:
     Parameters
     ----------
     tokenizer : {"auto", "words", "chinese"} or callable, default="auto"
-        How text splits into words. "words": runs of Unicode letters, numbers
-        and marks. "chinese": segment with ``segmenter`` first. "auto":
-        "chinese" for documents whose non-whitespace characters are at least
-        20 % Han ideographs, else "words". A
-        callable ``f(text) -> iterable of str`` gives the tokens itself (they
-        are hashed verbatim; a NUL character inside a token splits it).
+        How text splits into terms (spec step 3). "auto": words (runs of
+        Unicode letters, numbers and marks), and overlapping character
+        bigrams in scripts written without spaces (Chinese, Japanese, Thai,
+        ...), which survive changed characters better than segmented words
+        and need no segmenter. "words": words only. "chinese": segment with
+        ``segmenter`` first, then words. A callable ``f(text) -> iterable of
+        str`` gives the terms itself (they are folded, then hashed; a NUL
+        character inside a token splits it).
     segmenter : {"jieba", "rjieba"}, default="jieba"
-        Chinese word segmenter. "rjieba" (``pip install 'simdup[fast]'``)
-        segments jieba's dictionary about 20 times faster with nearly the same
-        words; fingerprints differ slightly from jieba's.
+        Word segmenter of ``tokenizer="chinese"``. "rjieba" (``pip install
+        'simdup[fast]'``) segments jieba's dictionary about 15 times faster
+        with nearly the same words; fingerprints differ slightly from jieba's.
     ngram_range : tuple (lo, hi), default=(1, 1)
-        Word n-grams used as tokens, as in scikit-learn: (1, 2) means words
-        and word pairs. ``1 <= lo <= hi <= 16``.
+        Term n-grams used as tokens, as in scikit-learn: (1, 2) means terms
+        and term pairs. ``1 <= lo <= hi <= 16``.
     lowercase : bool, default=True
-        Lower-case text before tokenizing.
+        Fold case (spec step 2; the compatibility fold is always applied).
+    fold_traditional : bool, default=True
+        Fold Traditional Chinese characters to Simplified ones (spec step 2),
+        so a copy converted to Traditional characters stays a near-duplicate.
     use_idf : bool, default=True
         Weight tokens by inverse document frequency learnt by :meth:`fit`.
         Without it the hasher needs no fitting.
     smooth_idf : bool, default=True
         ``idf = ln((1 + n) / (1 + df)) + 1`` as in scikit-learn; else
         ``ln(n / df) + 1``.
-    sublinear_tf : bool, default=True
-        Term frequency ``1 + ln(tf)`` instead of raw ``tf``.
+    sublinear_tf : bool, default=False
+        Term frequency ``1 + ln(tf)`` instead of raw ``tf``. Raw counts keep
+        a document's weight on the terms it repeats, which scattered edits
+        rarely touch: on edited copies raw TF lands far more copies within 3
+        bits (``benchmarks/README.md``, fingerprint spec v2).
     binary : bool, default=False
         Term frequency 1 for every token present (overrides ``sublinear_tf``).
     min_df : int, default=1
         Tokens in fewer documents than this are left out of the IDF table
         (they then weigh as unseen tokens).
+    idf_cap_df : float or None, default=0.05
+        Bound on the IDF (spec step 5): tokens in fewer than this share of
+        the fitted documents, and unseen tokens, all weigh the IDF of a token
+        in exactly this share (at least one document). None: scikit-learn's
+        unbounded IDF, with unseen tokens at ``ln(1 + n_docs) + 1``.
     encoding_errors : str, default="replace"
         How invalid UTF-8 in ``bytes`` documents is handled: "replace" (each
         bad byte becomes U+FFFD, a word separator), "ignore", or "strict"
         (raise ``UnicodeDecodeError``, a ``ValueError``). For HTML input the
         same handler applies to the page's own charset.
-    input : {"text", "html", "auto"}, default="text"
+    input : {"text", "html", "auto"}, default="auto"
         What the documents are. "text": plain text. "html": HTML pages,
         fingerprinted on their extracted text (needs ``pip install
         'simdup[html]'``); a document may then also be a ``(page,
@@ -142,7 +176,8 @@ class SimHasher:
     Attributes
     ----------
     vocabulary_ : ndarray of uint64
-        Hashes of the tokens in the IDF table (sorted).
+        Hashes of the tokens in the IDF table (sorted): the tokens that weigh
+        less than an unseen token (the rest weigh as unseen tokens do).
     idf_ : ndarray of float64
         Their IDF, as quantised into the fingerprint (multiples of 2**-16).
     unseen_idf_ : float
@@ -158,24 +193,28 @@ class SimHasher:
         segmenter: str = "jieba",
         ngram_range: tuple[int, int] = (1, 1),
         lowercase: bool = True,
+        fold_traditional: bool = True,
         use_idf: bool = True,
         smooth_idf: bool = True,
-        sublinear_tf: bool = True,
+        sublinear_tf: bool = False,
         binary: bool = False,
         min_df: int = 1,
+        idf_cap_df: float | None = 0.05,
         encoding_errors: str = "replace",
-        input: str = "text",
+        input: str = "auto",
         html_content: str = "main",
     ) -> None:
         self.tokenizer = tokenizer
         self.segmenter = segmenter
         self.ngram_range = ngram_range
         self.lowercase = lowercase
+        self.fold_traditional = fold_traditional
         self.use_idf = use_idf
         self.smooth_idf = smooth_idf
         self.sublinear_tf = sublinear_tf
         self.binary = binary
         self.min_df = min_df
+        self.idf_cap_df = idf_cap_df
         self.encoding_errors = encoding_errors
         self.input = input
         self.html_content = html_content
@@ -218,11 +257,17 @@ class SimHasher:
             raise ValueError(f"ngram_range must be (lo, hi) with 1 <= lo <= hi <= 16, got {ngram!r}")
         if not isinstance(self.min_df, int) or isinstance(self.min_df, bool) or self.min_df < 1:
             raise ValueError(f"min_df must be an int >= 1, got {self.min_df!r}")
+        cap = self.idf_cap_df
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 < cap <= 1):
+            raise ValueError(f"idf_cap_df must be a fraction in (0, 1] or None, got {cap!r}")
+        for name in ("lowercase", "fold_traditional", "use_idf", "smooth_idf", "sublinear_tf", "binary"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         return int(ngram[0]), int(ngram[1])
 
     def _preparer(self) -> Preparer:
         return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors,
-                        self.input, self.html_content)
+                        self.input, self.html_content, self.fold_traditional)
 
     def _tf_mode(self) -> int:
         if self.binary:
@@ -257,7 +302,7 @@ class SimHasher:
             return self._fit_frequencies(np.empty(0, np.uint64), np.empty(0, np.int64), len(prepared))
         if not prepared:
             raise ValueError("fit needs at least one document")
-        indptr, terms = _core.doc_terms(prepared, lo, hi, self._preparer().delimited)
+        indptr, terms = _core.doc_terms(prepared, lo, hi, self._preparer().flags)
         vocabulary, columns = np.unique(terms, return_inverse=True)
         idf = _sklearn_idf(indptr, columns, len(vocabulary), self.smooth_idf) if len(vocabulary) else np.empty(0)
         return self._set_fitted(vocabulary, idf, np.bincount(columns, minlength=len(vocabulary)), len(prepared))
@@ -280,8 +325,20 @@ class SimHasher:
 
     def _set_fitted(self, vocabulary: np.ndarray, idf: np.ndarray, df: np.ndarray, n_docs: int) -> SimHasher:
         keep = np.asarray(df) >= self.min_df
-        unseen = np.log(1 + n_docs) + 1 if self.smooth_idf else np.log(n_docs) + 1
-        self._set_idf(vocabulary[keep], _quantize(idf[keep]), int(_quantize(np.array([unseen]))[0]), n_docs)
+        # An unseen token weighs as a token in no document would: the largest IDF,
+        # unless the cap bounds it (then every token rarer than the cap weighs the cap).
+        unseen = float(idf_from_df([0], n_docs, self.smooth_idf)[0]) if self.smooth_idf else np.log(n_docs) + 1
+        idf = np.asarray(idf, dtype=np.float64)[keep]
+        vocabulary = vocabulary[keep]
+        if self.idf_cap_df is not None:
+            cap = float(idf_from_df([max(1.0, self.idf_cap_df * n_docs)], n_docs, self.smooth_idf)[0])
+            idf = np.minimum(idf, cap)
+            unseen = min(unseen, cap)
+        idf_q, unseen_q = _quantize(idf), int(_quantize(np.array([unseen]))[0])
+        # Tokens at the cap weigh what an unseen token weighs: the table leaves them out
+        # (with the default cap, most of a corpus's vocabulary).
+        below = idf_q < unseen_q
+        self._set_idf(vocabulary[below], idf_q[below], unseen_q, n_docs)
         return self
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -354,7 +411,7 @@ class SimHasher:
         fps = np.empty(len(prepared), dtype=np.uint64)
         n_tokens = np.empty(len(prepared), dtype=np.int64)
         _core.fingerprint_batch(prepared, self._term_weights(), lo, hi, self._tf_mode(),
-                                self._preparer().delimited, fps, n_tokens)
+                                self._preparer().flags, fps, n_tokens)
         return fps, n_tokens
 
     def fit_transform(self, docs: Iterable[WebDocument], y: object = None) -> npt.NDArray[np.uint64]:
@@ -489,12 +546,13 @@ class SimHasher:
 
     @classmethod
     def default(cls) -> SimHasher:
-        """A ready-fitted hasher: words, sublinear TF, IDF from real corpora.
+        """A ready-fitted hasher: the default parameters, IDF from real corpora.
 
-        English (and other space-delimited) IDF comes from Reuters-21578
-        (``simdup/data/README.md``); Chinese IDF is jieba's own table
-        (``jieba/analyse/idf.txt``), used where Reuters has no entry. Chinese
-        documents are segmented with jieba. Each call returns a new hasher
+        The IDF table was fitted on English newswire (Reuters-21578) and
+        Chinese articles (the Fudan corpus) together (``simdup/data/README.md``);
+        with the IDF cap it holds only the tokens common to many documents
+        (stop words, common characters and bigrams), which it damps, and
+        every other token weighs the cap. Each call returns a new hasher
         sharing the same read-only table.
         """
         template = _default_template()
@@ -563,28 +621,7 @@ def _sklearn_idf(indptr: np.ndarray, columns: np.ndarray, n_terms: int, smooth_i
 def _default_template() -> SimHasher:
     with _default_lock:
         if not _default_cache:
-            with resources.as_file(resources.files("simdup") / "data" / "default_en.npz") as path:
+            with resources.as_file(resources.files("simdup") / "data" / "default.npz") as path:
                 hasher = SimHasher.load(path)
-            _merge_jieba_idf(hasher)
             _default_cache.append(hasher)
         return _default_cache[0]
-
-
-def _merge_jieba_idf(hasher: SimHasher) -> None:
-    """Add jieba's Chinese IDF table under the hasher's own entries."""
-    idf_file = resources.files("jieba") / "analyse" / "idf.txt"
-    words, values = [], []
-    for line in idf_file.read_text(encoding="utf-8").splitlines():
-        word, _, value = line.rpartition(" ")
-        if word:
-            words.append(word.lower().encode("utf-8"))
-            values.append(float(value))
-    terms = _core.hash_strings(words)
-    # Keep the first entry of each hash; the model's own entries win over jieba's.
-    terms, first = np.unique(terms, return_index=True)
-    idf_q = _quantize(np.array(values)[first])
-    new = ~np.isin(terms, hasher._vocabulary)
-    vocabulary = np.concatenate([hasher._vocabulary, terms[new]])
-    idf_q = np.concatenate([hasher._idf_q, idf_q[new]])
-    order = np.argsort(vocabulary)
-    hasher._set_idf(vocabulary[order], idf_q[order], hasher._unseen_q, hasher.n_docs_)

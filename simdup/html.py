@@ -80,7 +80,8 @@ def _extractor() -> Callable[..., str]:
         from resiliparse.extract.html2text import extract_plain_text
     except ImportError:
         raise ImportError(
-            "HTML input (input='html' or 'auto') needs resiliparse: pip install 'simdup[html]'"
+            "HTML input (input='html' or 'auto') needs resiliparse, a dependency of simdup: "
+            "pip install resiliparse"
         ) from None
     return extract_plain_text
 

@@ -32,13 +32,14 @@ import numpy.typing as npt
 
 from simdup import _index_file
 from simdup.distance import as_fingerprints
-from simdup._core import HammingIndex
+from simdup._core import SPEC_VERSION, HammingIndex
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
 __all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
            "plan_index"]
 
-FINGERPRINT_SPEC_VERSION = 1
+FINGERPRINT_SPEC_VERSION = SPEC_VERSION
+"""The fingerprint spec this simdup computes (:data:`simdup.SPEC_VERSION`), recorded in saved indexes."""
 """Version of the fingerprint definition the stored fingerprints follow (saved in files)."""
 
 _U64_MAX = (1 << 64) - 1
@@ -200,7 +201,7 @@ class SimHashIndex(HammingIndex):
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = False,
              verify: bool | None = None,
-             fingerprint_spec_version: int | None = None) -> SimHashIndex:
+             fingerprint_spec_version: int | None = FINGERPRINT_SPEC_VERSION) -> SimHashIndex:
         """Open an index written by :meth:`save`.
 
         Parameters
@@ -216,8 +217,11 @@ class SimHashIndex(HammingIndex):
             checked. Unverified mapped data with flipped bits can give wrong
             answers but never a crash or an out-of-bounds read: queries
             bound-check every offset and row they follow.
-        fingerprint_spec_version : int, optional
-            Require this fingerprint spec version.
+        fingerprint_spec_version : int or None, default=FINGERPRINT_SPEC_VERSION
+            Require this fingerprint spec version: by default the one this
+            simdup computes, so an index of fingerprints another version
+            computed (which a query by document could not match) is refused.
+            None accepts any (an index of fingerprints made elsewhere).
 
         Raises
         ------
@@ -233,8 +237,9 @@ class SimHashIndex(HammingIndex):
         if (fingerprint_spec_version is not None
                 and header["fingerprint_spec_version"] != fingerprint_spec_version):
             raise ValueError(
-                f"index holds fingerprint spec version {header['fingerprint_spec_version']}, "
-                f"expected {fingerprint_spec_version}")
+                f"{os.fspath(path)}: index holds fingerprints of spec v{header['fingerprint_spec_version']}, "
+                f"expected v{fingerprint_spec_version}: rebuild it from the documents with this simdup "
+                "(or pass fingerprint_spec_version=None to load fingerprints made elsewhere)")
         k = header["k"]
         if not isinstance(k, int) or not 0 <= k <= MAX_K:
             raise ValueError(f"corrupted index header: k={k!r}")

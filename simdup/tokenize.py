@@ -1,10 +1,12 @@
-"""Turn a document into the UTF-8 text the compiled tokenizer reads.
+"""Turn a document into the UTF-8 text the compiled tokenizer reads, and its flags.
 
-The core splits text into words itself (runs of Unicode letters, numbers and
-marks). What this module decides is the text it sees: bytes are decoded,
-HTML pages are reduced to their text (:mod:`simdup.html`), text is lower-cased, and Chinese text is first segmented into words (jieba
-or rjieba) whose boundaries become spaces. A user tokenizer's tokens are
-joined with NUL bytes and hashed verbatim.
+The core folds and splits text itself (spec v2: compatibility and case fold,
+words, character bigrams in scripts written without spaces). What this module
+decides is the text it sees and how the core reads it: bytes are decoded,
+HTML pages are reduced to their text (:mod:`simdup.html`), and with
+``tokenizer="chinese"`` the text is first segmented into words (jieba or
+rjieba) whose boundaries become spaces. A user tokenizer's tokens are joined
+with NUL bytes and hashed as tokens (folded, not split).
 """
 
 from __future__ import annotations
@@ -26,11 +28,9 @@ TokenizerSpec = Union[str, Callable[[str], Iterable[str]]]
 TOKENIZERS = ("auto", "words", "chinese")
 SEGMENTERS = ("jieba", "rjieba")
 
-# "auto" segments a document as Chinese when at least this share of its
-# non-whitespace characters are Han ideographs (CJK Unified Ideographs, extensions
-# A-H, compatibility block). A few stray ideographs (a quoted name, binary junk
-# decoded as text) do not send a document through the slower segmenter.
-CHINESE_MIN_HAN_SHARE = 0.2
+_MODE_AUTO, _MODE_WORDS, _MODE_DELIMITED, _MODE_SHINGLES = (
+    _core.FLAGS["auto"], _core.FLAGS["words"], _core.FLAGS["delimited"], _core.FLAGS["shingles"])
+_FOLD_CASE, _FOLD_T2S = _core.FLAGS["fold_case"], _core.FLAGS["fold_t2s"]
 
 
 def to_text(doc: object, encoding_errors: str = "replace") -> str:
@@ -50,18 +50,16 @@ def to_text(doc: object, encoding_errors: str = "replace") -> str:
     raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
 
 
-def is_chinese(text: str) -> bool:
-    """True if Han ideographs are at least ``CHINESE_MIN_HAN_SHARE`` of the visible characters."""
-    han, visible = _core.han_count(text)
-    return han > 0 and han >= CHINESE_MIN_HAN_SHARE * visible
-
-
 @lru_cache(maxsize=None)
 def get_segmenter(name: str) -> Callable[[str], Iterable[str]]:
     """The word segmenter called ``name`` ("jieba" or "rjieba")."""
     if name == "jieba":
-        import jieba
-
+        try:
+            import jieba
+        except ImportError:
+            raise ImportError(
+                "tokenizer='chinese' needs the jieba package: pip install 'simdup[chinese]'"
+            ) from None
         return jieba.cut
     if name == "rjieba":
         try:
@@ -99,12 +97,16 @@ class Preparer:
     Parameters
     ----------
     tokenizer : {"auto", "words", "chinese"} or callable
-        "words": the core's word rule on the whole text. "chinese": segment
-        with ``segmenter`` first. "auto": "chinese" for documents whose
-        visible characters are at least 20 % Han ideographs, "words" otherwise. A callable maps the (lower-cased)
-        text to its tokens, which are then hashed verbatim.
+        "auto": words, and overlapping character bigrams in scripts written
+        without spaces (Chinese, Japanese, Thai, ...). "words": words only
+        (a run of unspaced-script characters is one word). "chinese": segment
+        the text into words with ``segmenter`` first, then words. A callable
+        maps the text to its tokens, which are folded and hashed as tokens.
     segmenter : {"jieba", "rjieba"}
     lowercase : bool
+        Fold case (part of the core's fold).
+    fold_traditional : bool
+        Fold Traditional Chinese characters to Simplified (part of the core's fold).
     encoding_errors : str
         Error handler for decoding bytes (as UTF-8, or an HTML page's charset).
     input : {"text", "html", "auto"}
@@ -122,8 +124,9 @@ class Preparer:
         segmenter: str = "jieba",
         lowercase: bool = True,
         encoding_errors: str = "replace",
-        input: str = "text",
+        input: str = "auto",
         html_content: str = "main",
+        fold_traditional: bool = True,
     ) -> None:
         check_tokenizer(tokenizer, segmenter)
         check_encoding_errors(encoding_errors)
@@ -131,17 +134,34 @@ class Preparer:
         self.tokenizer = tokenizer
         self.segmenter = segmenter
         self.lowercase = lowercase
+        self.fold_traditional = fold_traditional
         self.encoding_errors = encoding_errors
         self.input = input
         self.html_content = html_content
 
     @property
-    def delimited(self) -> bool:
-        """True when the prepared text is NUL-joined tokens rather than running text."""
-        return callable(self.tokenizer)
+    def fold_flags(self) -> int:
+        """The core's fold options (case, Traditional to Simplified) for these settings."""
+        return (_FOLD_CASE if self.lowercase else 0) | (_FOLD_T2S if self.fold_traditional else 0)
+
+    @property
+    def flags(self) -> int:
+        """The core's tokenizer flags for the text this preparer gives: a mode and the fold options."""
+        if callable(self.tokenizer):
+            mode = _MODE_DELIMITED
+        elif self.tokenizer == "auto":
+            mode = _MODE_AUTO
+        else:
+            mode = _MODE_WORDS
+        return mode | self.fold_flags
+
+    @property
+    def shingle_flags(self) -> int:
+        """Flags for verification shingles of :meth:`text`: independent of the tokenizer."""
+        return _MODE_SHINGLES | self.fold_flags
 
     def text(self, doc: object) -> str:
-        """The document's text before lower-casing: decoded, and extracted if it is HTML."""
+        """The document's text: decoded, and extracted if it is HTML."""
         if self.input == "text":
             return to_text(doc, self.encoding_errors)
         content_type = None
@@ -155,20 +175,21 @@ class Preparer:
             return to_text(doc, self.encoding_errors)
         return html_to_text(doc, self.html_content, content_type, self.encoding_errors)  # type: ignore[arg-type]
 
+    def text_bytes(self, doc: object) -> bytes:
+        """:meth:`text` as the UTF-8 the core reads (for verification shingles)."""
+        # surrogatepass: a lone surrogate (possible in a Python str) becomes bytes
+        # the core reads as a separator instead of an encoding error.
+        return self.text(doc).encode("utf-8", "surrogatepass")
+
     def __call__(self, doc: object) -> bytes:
-        text = self.text(doc)
-        if self.lowercase:
-            text = text.lower()
         tokenizer = self.tokenizer
         if callable(tokenizer):
-            return _join_tokens(tokenizer(text))
-        if tokenizer == "chinese" or (tokenizer == "auto" and not text.isascii() and is_chinese(text)):
+            return _join_tokens(tokenizer(self.text(doc)))
+        if tokenizer == "chinese":
             # Segment boundaries become spaces: = " ".join(...).encode(), done in C.
-            segments = get_segmenter(self.segmenter)(text)
+            segments = get_segmenter(self.segmenter)(self.text(doc))
             return _core.join_segments(segments if type(segments) is list else list(segments))
-        # surrogatepass: a lone surrogate (possible in a Python str) becomes bytes
-        # the core reads as a non-word character instead of an encoding error.
-        return text.encode("utf-8", "surrogatepass")
+        return self.text_bytes(doc)
 
 
 def _join_tokens(tokens: Iterable[str]) -> bytes:

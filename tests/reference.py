@@ -1,56 +1,158 @@
-"""Pure-Python reference of fingerprint spec v1 (written out in simdup/hasher.py).
+"""Pure-Python reference of fingerprint spec v2 (written out in simdup/hasher.py).
 
-Slow and obvious on purpose: the compiled core is checked against it.
+Slow and obvious on purpose: the compiled core is checked against it. The
+character data comes from this Python's ``unicodedata`` and, for the
+Traditional-to-Simplified fold, from the ``opencc`` package; the core's tables
+were generated from Unicode 15.1 and OpenCC, so on another Python the two agree
+on the characters both Unicode versions assign alike (the tests draw those).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
 
 import xxhash
 
 TF_RAW, TF_SUBLINEAR, TF_BINARY = 0, 1, 2
 IDF_SCALE = 1 << 16
 
+# The spec's character data (ignorables, scripts without spaces) as the table generator lists it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import gen_unicode_tables as _gen  # noqa: E402
 
-def is_word_char(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LNM"
+IGNORABLE = [(lo, hi) for lo, hi, _ in _gen.DEFAULT_IGNORABLE]
+UNSPACED = [(lo, hi) for lo, hi, _ in _gen.UNSPACED_RANGES]
+HAN = [(lo, hi) for lo, hi, _ in _gen.T2S_RANGES]
+SEP, WORD, UNSPACED_CHAR = 0, 1, 2
 
 
-def words(text: str) -> list[str]:
-    """Maximal runs of letters, numbers and marks."""
+def _in(cp: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(lo <= cp <= hi for lo, hi in ranges)
+
+
+def char_class(ch: str) -> int:
+    """Separator, word character (L, N, M), or a character of a script written without spaces."""
+    if unicodedata.category(ch)[0] not in "LNM":
+        return SEP
+    return UNSPACED_CHAR if _in(ord(ch), UNSPACED) else WORD
+
+
+@lru_cache(maxsize=None)
+def _t2s_converter() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def t2s(ch: str) -> str:
+    """OpenCC's Traditional-to-Simplified conversion of one character, when it gives one character."""
+    if not _in(ord(ch), HAN):
+        return ch
+    out = ch
+    while True:  # OpenCC has one chain (U+85B4 -> U+82E7 -> U+82CE); the spec follows it to its end
+        again = _t2s_converter()(out)
+        if len(again) != 1 or again == out:
+            return out
+        out = again
+
+
+def fold_char(ch: str, lower: bool = True, traditional: bool = False) -> str:
+    """NFKD, then (with ``lower``) lower-case and NFKD again until nothing changes; ignorables vanish."""
+    if _in(ord(ch), IGNORABLE):
+        return ""
+    out = unicodedata.normalize("NFKD", ch)
+    while lower:
+        again = unicodedata.normalize("NFKD", out.lower())
+        if again == out:
+            break
+        out = again
+    out = "".join(c for c in out if not _in(ord(c), IGNORABLE))
+    return "".join(t2s(c) for c in out) if traditional else out
+
+
+def terms(text: str, lower: bool = True, traditional: bool = False, words_only: bool = False) -> list[str]:
+    """Spec v2 terms: words, and the bigrams of each run of unspaced-script characters."""
     out: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        if is_word_char(ch):
-            current.append(ch)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
+    word: list[str] = []
+    run: list[str] = []
+
+    def end_word() -> None:
+        if word:
+            out.append("".join(word))
+            word.clear()
+
+    def end_run() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        run.clear()
+
+    for ch in "".join(fold_char(c, lower, traditional) for c in text):
+        cls = char_class(ch)
+        if cls == UNSPACED_CHAR and not words_only:
+            end_word()
+            if run:
+                out.append(run[-1] + ch)
+            run.append(ch)
+        elif cls != SEP:
+            end_run()
+            word.append(ch)
+        else:
+            end_word()
+            end_run()
+    end_word()
+    end_run()
     return out
 
 
-def word_hash(word: str) -> int:
-    return xxhash.xxh64_intdigest(word.encode("utf-8", "surrogatepass"))
+def term_hash(term: str) -> int:
+    return xxhash.xxh64_intdigest(term.encode("utf-8", "surrogatepass"))
+
+
+def _ngram_hash(hashes: list[int]) -> int:
+    return xxhash.xxh64_intdigest(b"".join(h.to_bytes(8, "little") for h in hashes))
 
 
 def token_hashes(tokens: list[str], ngram_range: tuple[int, int] = (1, 1)) -> list[int]:
-    """Hashes of the words and of their n-grams (n-gram: XXH64 of the words' LE hashes)."""
+    """Hashes of the terms and of their n-grams (n-gram: XXH64 of the terms' LE hashes)."""
     lo, hi = ngram_range
-    hashes = [word_hash(w) for w in tokens]
+    hashes = [term_hash(w) for w in tokens]
     out = []
     for end in range(1, len(hashes) + 1):
         for n in range(lo, hi + 1):
             if n == 1:
                 out.append(hashes[end - 1])
             elif n <= end:
-                joined = b"".join(h.to_bytes(8, "little") for h in hashes[end - n : end])
-                out.append(xxhash.xxh64_intdigest(joined))
+                out.append(_ngram_hash(hashes[end - n:end]))
+    return out
+
+
+def shingles(text: str, word_n: int = 3, char_n: int = 5, lower: bool = True, traditional: bool = False) -> set[int]:
+    """Verification shingles: word n-grams over the words, character n-grams over the unspaced characters."""
+    words: list[int] = []
+    chars: list[int] = []
+    word: list[str] = []
+    for ch in "".join(fold_char(c, lower, traditional) for c in text) + " ":
+        cls = char_class(ch)
+        if cls == WORD:
+            word.append(ch)
+            continue
+        if word:
+            words.append(term_hash("".join(word)))
+            word = []
+        if cls == UNSPACED_CHAR:
+            chars.append(term_hash(ch))
+    out: set[int] = set()
+    for stream, n in ((words, word_n), (chars, char_n)):
+        if len(stream) < n:
+            out.update(stream)
+        else:
+            out.update(stream[x] if n == 1 else _ngram_hash(stream[x:x + n]) for x in range(len(stream) - n + 1))
     return out
 
 
@@ -78,32 +180,50 @@ def fingerprint(
     idf_q: dict[int, int],
     unseen_q: int,
     ngram_range: tuple[int, int] = (1, 1),
-    tf_mode: int = TF_SUBLINEAR,
+    tf_mode: int = TF_RAW,
     lowercase: bool = True,
+    traditional: bool = False,
     segment: Callable[[str], Iterable[str]] | None = None,
     tokenizer: Callable[[str], Iterable[str]] | None = None,
+    words_only: bool = False,
 ) -> tuple[int, int]:
     """(fingerprint, token count) of ``text``."""
-    if lowercase:
-        text = text.lower()
     if tokenizer is not None:
-        toks = [t for tok in tokenizer(text) for t in tok.split("\x00") if t]
+        toks = [fold_char_string(t, lowercase, traditional)
+                for tok in tokenizer(text) for t in tok.split("\x00")]
+        toks = [t for t in toks if t]
     else:
         if segment is not None:
             text = " ".join(segment(text))
-        toks = words(text)
+            words_only = True
+        toks = terms(text, lowercase, traditional, words_only)
     counts = Counter(token_hashes(toks, ngram_range))
     features = [(h, term_weight(tf, idf_q.get(h, unseen_q), tf_mode)) for h, tf in counts.items()]
     return simhash_weighted(features), sum(counts.values())
 
 
-def idf_table(docs_tokens: list[list[int]], smooth: bool = True) -> tuple[dict[int, int], int]:
-    """Quantised IDF of each token hash and the unseen weight, from token lists."""
+def fold_char_string(text: str, lower: bool = True, traditional: bool = False) -> str:
+    return "".join(fold_char(c, lower, traditional) for c in text)
+
+
+def idf_table(docs_tokens: list[list[int]], smooth: bool = True, cap_df: float | None = None
+              ) -> tuple[dict[int, int], int]:
+    """Quantised IDF of each token hash and the unseen weight, from token lists.
+
+    ``cap_df``: tokens in fewer than this fraction of the documents weigh as
+    if they were in exactly that fraction (at least one document), and so do
+    unseen tokens.
+    """
     n = len(docs_tokens)
     df = Counter(h for toks in docs_tokens for h in set(toks))
+
+    def idf(d: float) -> float:
+        return math.log((n + smooth) / (d + smooth)) + 1 if d or smooth else math.log(n) + 1
+
     def q(x: float) -> int:
         return max(1, math.floor(x * IDF_SCALE + 0.5))
-    if smooth:
-        table = {h: q(math.log((1 + n) / (1 + d)) + 1) for h, d in df.items()}
-        return table, q(math.log(1 + n) + 1)
-    return {h: q(math.log(n / d) + 1) for h, d in df.items()}, q(math.log(n) + 1)
+
+    cap = idf(max(1.0, cap_df * n)) if cap_df is not None else math.inf
+    unseen = q(min(idf(0), cap))
+    # Tokens weighing what an unseen token weighs are left out of the table.
+    return {h: w for h, d in df.items() if (w := q(min(idf(d), cap))) < unseen}, unseen

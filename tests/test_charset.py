@@ -84,7 +84,7 @@ def test_hasher_uses_the_charset_for_html_but_not_for_text() -> None:
     assert hasher.transform([(page, "text/html; charset=cp1252")])[0] == right
     assert hasher.fingerprint(page, content_type="text/html; charset=koi8-r") != right
     # Text input reads bytes as UTF-8 whatever the header says.
-    text = SimHasher(use_idf=False)
+    text = SimHasher(use_idf=False, input="text")
     assert text.fingerprint(page, content_type="text/html; charset=cp1252") == text.fingerprint(page)
     with pytest.raises(TypeError):
         hasher.transform([(page, 1252)])

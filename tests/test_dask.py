@@ -87,7 +87,7 @@ def test_fit_from_frequencies_equals_fit(reuters: list[dict]) -> None:
     hasher = SimHasher(min_df=2)
     from simdup import _core
 
-    _, terms = _core.doc_terms(hasher._prepare(docs), 1, 1, False)
+    _, terms = _core.doc_terms(hasher._prepare(docs), 1, 1, hasher._preparer().flags)
     vocabulary, df = np.unique(terms, return_counts=True)
     hasher._fit_frequencies(vocabulary, df, len(docs))
     assert np.array_equal(hasher.vocabulary_, fitted.vocabulary_)

@@ -23,16 +23,16 @@ DOCS = [
     "",
 ]
 
-# Spec v1 known answers. They may only change together with SPEC_VERSION.
+# Spec v2 known answers. They may only change together with SPEC_VERSION.
 KNOWN = {
-    "default": [0x19F611055396E48E, 0x7643CAA3EBD1086, 0x6152C7BCC023B286, 0xC0000198C0428FEA, 0],
-    "uniform": [0x593B03225397E4AE, 0x26643CAAAEE53084, 0x6052C29040203202, 0xC0000198C0428FEA, 0],
-    "uniform_1_3_raw": [0x417A0223162760EA, 0x568430860C9510C0, 0x697AC7845220368B, 0xDD2303FCE1409BEE, 0],
+    "default": [0x193713075216E48A, 0x7643CAA2EED3086, 0xD07E9699C8E27F11, 0xA808A04041C8A00D, 0],
+    "uniform": [0x593B03225397E4AE, 0x26643CAAAEE53084, 0xD076109908A02F01, 0xA808A04041C8A00D, 0],
+    "uniform_1_3_sublinear": [0x417A0223563760EA, 0x568430860C9510C0, 0x92D2FFD20CA2BBCB, 0xA82C20E021DC224F, 0],
 }
 
 
-def test_spec_version_is_one() -> None:
-    assert simdup.SPEC_VERSION == 1
+def test_spec_version_is_two() -> None:
+    assert simdup.SPEC_VERSION == 2
 
 
 def test_known_answers_default_model() -> None:
@@ -42,8 +42,22 @@ def test_known_answers_default_model() -> None:
 
 def test_known_answers_without_idf() -> None:
     assert SimHasher(use_idf=False).transform(DOCS).tolist() == KNOWN["uniform"]
-    hasher = SimHasher(use_idf=False, ngram_range=(1, 3), sublinear_tf=False)
-    assert hasher.transform(DOCS).tolist() == KNOWN["uniform_1_3_raw"]
+    hasher = SimHasher(use_idf=False, ngram_range=(1, 3), sublinear_tf=True)
+    assert hasher.transform(DOCS).tolist() == KNOWN["uniform_1_3_sublinear"]
+
+
+def test_fold_makes_variant_forms_alike() -> None:
+    hasher = SimHasher.default()
+    pairs = [
+        ("中华人民共和国成立于一九四九年，首都是北京。", "中華人民共和國成立於一九四九年，首都是北京。"),  # Traditional
+        ("Price 123 USD, up 5%", "Ｐｒｉｃｅ　１２３　ＵＳＤ，ｕｐ　５％"),  # full-width
+        ("cafe\u0301 naïve office", "café nai\u0308ve o\ufb03ce"),  # combining accents, ligature
+        ("co-operation in-formation", "co-oper\u00adation in-for\u200bmation"),  # soft hyphen, zero width space
+    ]
+    for a, b in pairs:
+        assert hasher.fingerprint(a) == hasher.fingerprint(b), (a, b)
+    assert SimHasher.default().set_params(fold_traditional=False).fingerprint(pairs[0][0]) != \
+        SimHasher.default().set_params(fold_traditional=False).fingerprint(pairs[0][1])
 
 
 def test_fingerprints_are_the_same_in_a_fresh_process() -> None:
@@ -69,7 +83,7 @@ def test_str_and_bytes_give_the_same_fingerprint() -> None:
 def test_near_duplicates_are_closer_than_unrelated_documents(reuters_texts: list[str]) -> None:
     hasher = SimHasher.default()
     long_docs = [d for d in reuters_texts if len(d.split()) > 150][:50]
-    edited = [" ".join(w if i % 40 else "changed" for i, w in enumerate(d.split())) for d in long_docs]
+    edited = [" ".join(w if i % 40 else f"changed{i}" for i, w in enumerate(d.split())) for d in long_docs]
     a, b = hasher.transform(long_docs), hasher.transform(edited)
     near = simdup.hamming(a, b)
     unrelated = simdup.hamming(a, np.roll(a, 1))
@@ -97,15 +111,35 @@ def test_fit_transform_equals_fit_then_transform(reuters_texts: list[str]) -> No
 def test_unseen_tokens_get_the_documented_weight(reuters_texts: list[str]) -> None:
     hasher = SimHasher().fit(reuters_texts[:100])
     assert hasher.n_docs_ == 100
-    assert hasher.unseen_idf_ == pytest.approx(np.log(101) + 1, abs=1e-4)
-    assert hasher.unseen_idf_ >= hasher.idf_.max()
-    smooth_off = SimHasher(smooth_idf=False).fit(reuters_texts[:100])
+    # the cap: a token in 5 % of the documents (5 of 100)
+    assert hasher.unseen_idf_ == pytest.approx(np.log(101 / 6) + 1, abs=1e-4)
+    assert hasher.unseen_idf_ > hasher.idf_.max()
+    unbounded = SimHasher(idf_cap_df=None).fit(reuters_texts[:100])
+    assert unbounded.unseen_idf_ == pytest.approx(np.log(101) + 1, abs=1e-4)
+    assert unbounded.unseen_idf_ >= unbounded.idf_.max()
+    smooth_off = SimHasher(smooth_idf=False, idf_cap_df=None).fit(reuters_texts[:100])
     assert smooth_off.unseen_idf_ == pytest.approx(np.log(100) + 1, abs=1e-4)
+    tiny = SimHasher().fit(["one doc", "two docs"])  # 5 % of 2 documents: the cap is one document
+    assert tiny.unseen_idf_ == pytest.approx(np.log(3 / 2) + 1, abs=1e-4)
+
+
+def test_idf_cap_bounds_rare_tokens(reuters_texts: list[str]) -> None:
+    docs = reuters_texts[:400]
+    capped, unbounded = SimHasher().fit(docs), SimHasher(idf_cap_df=None).fit(docs)
+    # Only tokens in more than 5 % of the documents stay in the table, with their own IDF.
+    kept = np.isin(unbounded.vocabulary_, capped.vocabulary_)
+    assert 0 < kept.sum() < len(kept)
+    assert np.array_equal(unbounded.idf_[kept], capped.idf_)
+    assert (unbounded.idf_[~kept] >= capped.unseen_idf_ - 1e-4).all()
+    with pytest.raises(ValueError, match="idf_cap_df"):
+        SimHasher(idf_cap_df=0).fit(docs)
+    with pytest.raises(ValueError, match="idf_cap_df"):
+        SimHasher(idf_cap_df=1.5).fit(docs)
 
 
 def test_min_df_drops_rare_tokens(reuters_texts: list[str]) -> None:
-    full = SimHasher().fit(reuters_texts[:200])
-    pruned = SimHasher(min_df=2).fit(reuters_texts[:200])
+    full = SimHasher(idf_cap_df=None).fit(reuters_texts[:200])
+    pruned = SimHasher(min_df=2, idf_cap_df=None).fit(reuters_texts[:200])
     assert 0 < len(pruned.vocabulary_) < len(full.vocabulary_)
     assert np.isin(pruned.vocabulary_, full.vocabulary_).all()
 
@@ -194,9 +228,9 @@ def test_load_rejects_other_spec_version(tmp_path: Path) -> None:
     SimHasher(use_idf=False).save(path)
     with np.load(path) as z:
         arrays = dict(z)
-    arrays["spec_version"] = np.array(2)
+    arrays["spec_version"] = np.array(1)  # a model simdup 0.1 wrote
     np.savez(path, **arrays)
-    with pytest.raises(ValueError, match="spec v2"):
+    with pytest.raises(ValueError, match="spec v1; this simdup implements v2"):
         SimHasher.load(path)
 
 

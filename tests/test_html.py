@@ -52,12 +52,14 @@ def test_same_article_in_two_templates_is_a_near_duplicate_only_on_main_content(
     assert simdup.hamming(everything.fingerprint(a), everything.fingerprint(b)) > 3
 
 
-def test_text_input_is_the_default_and_reads_markup_as_text() -> None:
+def test_auto_input_is_the_default_and_text_input_reads_markup_as_text() -> None:
     hasher = SimHasher(use_idf=False)
-    assert hasher.input == "text" and hasher.html_content == "main"
-    # Text input fingerprints tags and all, exactly as before HTML support.
-    assert hasher.fingerprint(page(ARTICLE)) == SimHasher(use_idf=False, input="text").fingerprint(page(ARTICLE))
-    assert hasher.fingerprint(page(ARTICLE)) != SimHasher(use_idf=False, input="html").fingerprint(page(ARTICLE))
+    assert hasher.input == "auto" and hasher.html_content == "main"
+    assert hasher.fingerprint(page(ARTICLE)) == SimHasher(use_idf=False, input="html").fingerprint(page(ARTICLE))
+    # Text input fingerprints tags and all.
+    text = SimHasher(use_idf=False, input="text")
+    assert text.fingerprint(page(ARTICLE)) != hasher.fingerprint(page(ARTICLE))
+    assert simdup.simhash(page(ARTICLE)) == SimHasher.default().set_params(input="html").fingerprint(page(ARTICLE))
 
 
 def test_auto_input_detects_html() -> None:
@@ -157,10 +159,10 @@ def test_missing_resiliparse_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "resiliparse.extract.html2text", None)
     simdup_html._extractor.cache_clear()
     try:
-        with pytest.raises(ImportError, match=r"simdup\[html\]"):
+        with pytest.raises(ImportError, match=r"pip install resiliparse"):
             SimHasher(input="html", use_idf=False).fingerprint("<p>x</p>")
         # Text input never needs it.
-        assert SimHasher(use_idf=False).fingerprint("<p>x</p>") != 0
+        assert SimHasher(use_idf=False, input="text").fingerprint("<p>x</p>") != 0
     finally:
         simdup_html._extractor.cache_clear()
 

@@ -105,17 +105,19 @@ def test_header_records_design_and_versions(saved):
     magic, version, hlen, _ = struct.unpack("<8sIIQ", raw[:24])
     h = json.loads(raw[24:24 + hlen])
     assert magic == b"SIMDUPIX" and version == _index_file.FORMAT_VERSION
-    assert h["k"] == K and h["fingerprint_spec_version"] == 1 and len(h["tables"]) == 4
+    assert h["k"] == K and h["fingerprint_spec_version"] == FINGERPRINT_SPEC_VERSION == 2 and len(h["tables"]) == 4
     assert h["count"] == 5000 - len(range(0, 5000, 7)) + 1
 
 
 def test_spec_version(saved, tmp_path):
     ix, path, _ = saved
-    ix.save(tmp_path / "v2", fingerprint_spec_version=2)
-    assert SimHashIndex.load(tmp_path / "v2").fingerprint_spec_version == 2
-    with pytest.raises(ValueError, match="spec version 2"):
-        SimHashIndex.load(tmp_path / "v2", fingerprint_spec_version=1)
-    SimHashIndex.load(path, fingerprint_spec_version=1)
+    ix.save(tmp_path / "v1", fingerprint_spec_version=1)  # as simdup 0.1 (spec v1) wrote them
+    with pytest.raises(ValueError, match="spec v1, expected v2: rebuild it"):
+        SimHashIndex.load(tmp_path / "v1")
+    assert SimHashIndex.load(tmp_path / "v1", fingerprint_spec_version=None).fingerprint_spec_version == 1
+    with pytest.raises(ValueError, match="spec v2, expected v1"):
+        SimHashIndex.load(path, fingerprint_spec_version=1)
+    assert SimHashIndex.load(path).fingerprint_spec_version == 2
 
 
 def _damage(path, offset, new: bytes):
