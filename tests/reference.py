@@ -227,3 +227,13 @@ def idf_table(docs_tokens: list[list[int]], smooth: bool = True, cap_df: float |
     unseen = q(min(idf(0), cap))
     # Tokens weighing what an unseen token weighs are left out of the table.
     return {h: w for h, d in df.items() if (w := q(min(idf(d), cap))) < unseen}, unseen
+
+
+def sklearn_idf(indptr, columns, n_terms: int, smooth_idf: bool):  # type: ignore[no-untyped-def]
+    """scikit-learn's IDF of a documents-by-terms CSR matrix (the oracle of ``idf_from_df``)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = csr_matrix((np.ones(len(columns), dtype=np.float64), columns, indptr), shape=(len(indptr) - 1, n_terms))
+    return TfidfTransformer(smooth_idf=smooth_idf).fit(counts).idf_

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import simdup
-from simdup import NotFittedError, SimHasher
+from simdup import NotFittedError, SimHasher, _core
 
 DOCS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -106,6 +106,23 @@ def test_unfitted_hasher_raises_not_fitted() -> None:
 def test_fit_transform_equals_fit_then_transform(reuters_texts: list[str]) -> None:
     docs = reuters_texts[:100]
     assert (SimHasher().fit_transform(docs) == SimHasher().fit(docs).transform(docs)).all()
+
+
+@pytest.mark.parametrize("smooth", [True, False])
+def test_fit_learns_scikit_learns_idf(reuters_texts: list[str], smooth: bool) -> None:
+    from reference import sklearn_idf
+
+    docs = reuters_texts[:300]
+    hasher = SimHasher(idf_cap_df=None, smooth_idf=smooth).fit(docs)
+    indptr, terms = _core.doc_terms(hasher._prepare(docs), 1, 1, hasher._preparer().flags)
+    vocabulary, columns = np.unique(terms, return_inverse=True)
+    idf_q = np.floor(sklearn_idf(indptr, columns, len(vocabulary), smooth) * 2**16 + 0.5).astype(np.uint32)
+    # The table leaves out tokens that weigh what an unseen token weighs (with
+    # smooth_idf=False, those in one document).
+    kept = idf_q < hasher._unseen_q
+    assert np.array_equal(hasher.vocabulary_, vocabulary[kept])
+    assert np.array_equal(hasher._idf_q, idf_q[kept])
+    assert (idf_q[~kept] == hasher._unseen_q).all() and kept.sum() > 1000
 
 
 def test_unseen_tokens_get_the_documented_weight(reuters_texts: list[str]) -> None:
