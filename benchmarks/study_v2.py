@@ -361,9 +361,10 @@ def unrelated_mask(corpus: Corpus, close: np.ndarray, cache: dict) -> np.ndarray
     keep = np.ones(len(close), dtype=bool)
     for x, (a, b) in enumerate(close.tolist()):
         if (a, b) not in cache:
-            sa = cache.setdefault(a, shingles(corpus.background[a]))
-            sb = cache.setdefault(b, shingles(corpus.background[b]))
-            cache[(a, b)] = jaccard(sa, sb)
+            for x_ in (a, b):
+                if x_ not in cache:
+                    cache[x_] = shingles(corpus.background[x_])
+            cache[(a, b)] = jaccard(cache[a], cache[b])
         keep[x] = cache[(a, b)] < 0.5
     return keep
 
