@@ -1,425 +1,488 @@
-"""Quality of near-duplicate detection: precision, recall and F1 on real corpora.
+"""Quality of near-duplicate detection, by script and by kind of edit (issues 6 and 11).
 
 One command regenerates every table and plot:
 
-    python benchmarks/eval_quality.py                 # Reuters and Fudan, full
-    python benchmarks/eval_quality.py --limit 2000    # quicker
-    python benchmarks/eval_quality.py --tiny          # smoke run
+    python benchmarks/eval_quality.py                  # all corpora and the mixed corpus
+    python benchmarks/eval_quality.py --corpus fudan   # one corpus
+    python benchmarks/eval_quality.py --tiny           # smoke run, under a minute
 
-Ground truth: the exact Jaccard similarity of word 3-shingle sets (Chinese:
-character 5-shingles, whitespace removed) for every pair of documents above
-0.5, found exactly: an inverted index over each document's prefix of rarest
-shingles (prefix filtering: a pair with Jaccard >= t must share one of the
-first |A| - ceil(t|A|) + 1 shingles of A in a global rarest-first order)
-gives the candidates, whose exact Jaccard is then computed. No sampling.
+Corpora (``../shared/data``): Chinese (Fudan), English newswire (Reuters-21578),
+English article text (dragnet gold text, read by path, never copied), and the
+*mixed* corpus: all of them together plus the Mozilla Readability texts
+(several languages, incl. Chinese and Japanese). Each corpus is a background
+sample of distinct texts, which holds the sources, plus the edited copies of
+one edit group at a time (edits as in ``study_v2.py``: Chinese character
+substitutions, insertions and deletions at 1, 2, 5 %, copies converted to
+Traditional, full-width digits and punctuation; English word edits at 1, 2,
+5 %; for both: appended site furniture, a moved paragraph, a copy keeping a
+contiguous 70-90 %). The group "natural" is the background alone, with the
+near-duplicates the corpus already holds.
 
-Systems, on the same documents in one run: simdup with its parameters varied
-(k 0-10; words, word n-grams or 3-shingles; TF-IDF, TF or uniform weights;
-with and without the verification stage), the `simhash` package (its default
-features and word tokens, its own SimhashIndex at k=3) and datasketch
-MinHashLSH (128 permutations, threshold 0.8, word 3-shingles). A pair is
-positive at threshold tau when its true Jaccard is at least tau.
+Ground truth, exact and independent of simdup (pure Python and NumPy): a
+document is *unspaced* when at least 20 % of its non-space characters belong
+to scripts written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar,
+Tibetan); its shingles are then the character 5-grams of its text with all
+whitespace removed, otherwise the word 3-grams of its NFKC, case-folded
+``\\w+`` words. Shingles are hashed with Python's ``hash`` (one process, so
+consistent; 64-bit, collisions negligible). Every pair with Jaccard >= 0.5 is
+found exactly: prefix filtering (a pair with Jaccard >= t shares one of the
+first |A| - ceil(t|A|) + 1 shingles of A in a global rarest-first order) gives
+candidates, whose Jaccard is computed on the exact sets. A pair is positive
+when its Jaccard is >= 0.8; every pair not found is below 0.5, so "unrelated
+pairs" are sampled from pairs outside the ground truth.
 
-Synthetic edits: real documents edited at 1, 2, 5, 10 and 20 % of their words
-(substitutions, deletions, insertions) plus, in turn, a moved sentence, a
-changed date line or an appended footer; unrelated real documents are the
-negatives.
+Systems, on the same documents in one run:
 
-Writes ``benchmarks/results/quality.json``, ``quality.md`` (tables) and PNG
-plots into ``benchmarks/results/``.
+* ``simdup.dedup(docs)`` with no arguments: whatever the defaults of the
+  installed simdup are (spec v2 is picked up automatically);
+* named simdup variants (``dedup`` arguments, see ``simdup_variants``), incl.
+  an emulation of the spec v2 candidate from ``study_v2.py``;
+* datasketch MinHashLSH (128 permutations, threshold 0.8) on the ground-truth
+  shingles;
+* ``simhash`` from PyPI: ``Simhash(text)`` (its default features, character
+  4-grams) and ``Simhash(words)``, each with its ``SimhashIndex`` at k=3.
+
+A simdup run predicts every pair inside one of its clusters (what ``dedup``
+removes); MinHashLSH and simhash predict the pairs their index returns.
+Metrics per corpus and group: precision, recall and F1 at Jaccard >= 0.8
+(pairs of the group's copies and of the mixed corpus are also split by
+script); the share of copies within 3 and 6 bits of their source (fingerprint
+systems); the share of sampled unrelated pairs within 3 / 6 bits and the share
+a system links; speed (fingerprinting MB/s on one core; verification seconds
+as a share of ``dedup`` seconds).
+
+Writes ``benchmarks/results/quality.json``, ``quality.md`` and PNG plots.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib.util
 import json
+import logging
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from itertools import islice
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from simdup import SimHasher, _core, find_duplicates, hamming
+import simdup
+from simdup import SimHasher
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from study_v2 import (  # noqa: E402  (the edits and tokenizers are shared with the study)
+    FURNITURE_EN,
+    FURNITURE_ZH,
+    FULL_WIDTH,
+    UNSPACED_CHAR,
+    boilerplate,
+    char_edit,
+    load_texts,
+    make_tokenizer,
+    moved_paragraph,
+    partial,
+    word_edit,
+)
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT.parents[1] / "shared" / "data"
 OUT = ROOT / "results"
-TAUS = (0.9, 0.8, 0.7)
-KS = range(0, 11)
-EDIT_RATES = (0.01, 0.02, 0.05, 0.10, 0.20)
-FOOTER = ("Copyright 1987 Reuters Limited. All rights reserved. Republication or redistribution of "
-          "this content is prohibited without prior written consent.")
+TAU = 0.8
+WORD = re.compile(r"\w+")
 
 
-# -- data and shingles ---------------------------------------------------------------------
+# -- ground truth (no simdup code) ----------------------------------------------------------
 
 
-def load(name: str, limit: int | None) -> list[str]:
-    with gzip.open(DATA / name, "rt", encoding="utf-8") as f:
-        texts = (json.loads(line)["text"] for line in f)
-        return list(islice((t for t in texts if t.strip()), limit))
+def is_unspaced(text: str) -> bool:
+    """At least 20 % of the non-space characters are from scripts written without spaces."""
+    chars = "".join(text.split())
+    return bool(chars) and len(UNSPACED_CHAR.findall(chars)) >= 0.2 * len(chars)
 
 
-def chars_no_space(text: str) -> list[str]:
-    return list("".join(text.split()))
+def shingle_array(text: str) -> np.ndarray:
+    """Sorted distinct shingle hashes: character 5-grams (unspaced text) or word 3-grams."""
+    if is_unspaced(text):
+        chars = "".join(text.split())
+        grams = [chars[x:x + 5] for x in range(max(1, len(chars) - 4))] if chars else []
+    else:
+        words = WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+        grams = [" ".join(words[x:x + 3]) for x in range(max(1, len(words) - 2))] if words else []
+    return np.unique(np.fromiter((hash(g) for g in grams), dtype=np.int64, count=len(grams)))
 
 
-def shingle_sets(docs: list[str], chinese: bool) -> tuple[np.ndarray, np.ndarray]:
-    """CSR (indptr, terms): each document's distinct shingle hashes, sorted."""
-    shingler = (SimHasher(tokenizer=chars_no_space, ngram_range=(5, 5), use_idf=False) if chinese
-                else SimHasher(tokenizer="words", ngram_range=(3, 3), use_idf=False))
-    indptr, terms = _core.doc_terms(shingler._prepare(docs), *shingler.ngram_range, shingler._preparer().delimited)
-    rows = np.repeat(np.arange(len(docs)), np.diff(indptr))
-    return indptr, np.ascontiguousarray(terms[np.lexsort((terms, rows))])
-
-
-def truth_pairs(indptr: np.ndarray, terms: np.ndarray, t: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def truth_pairs(sets: list[np.ndarray], t: float = 0.5) -> dict[tuple[int, int], float]:
     """Every pair (i < j) with shingle Jaccard >= t, exactly, by prefix filtering."""
-    n = len(indptr) - 1
-    sizes = np.diff(indptr)
-    rows = np.repeat(np.arange(n), sizes)
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    if not sizes.sum():
+        return {}
+    terms = np.concatenate(sets)
+    rows = np.repeat(np.arange(len(sets)), sizes)
     _, inverse, df = np.unique(terms, return_inverse=True, return_counts=True)
-    # global order: rarest shingle first, ties by hash order (np.unique sorted them)
+    # global order: rarest shingle first, ties by value (np.unique sorted them)
     rank = np.empty(len(df), dtype=np.int64)
     rank[np.lexsort((np.arange(len(df)), df))] = np.arange(len(df))
     r = rank[inverse]
     order = np.lexsort((r, rows))
     prefix = sizes - np.ceil(t * sizes).astype(np.int64) + 1
-    position = np.arange(len(terms)) - np.repeat(indptr[:-1], sizes)
-    keep = position < np.repeat(prefix, sizes)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    keep = (np.arange(len(terms)) - starts) < np.repeat(prefix, sizes)
     token, doc = r[order][keep], rows[order][keep]
     g = np.lexsort((doc, token))
     token, doc = token[g], doc[g]
-    starts = np.flatnonzero(np.r_[True, token[1:] != token[:-1]])
-    ends = np.r_[starts[1:], len(token)]
-    ci, cj = [], []
-    for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
-        members = doc[s:e]
-        a, b = np.triu_indices(len(members), 1)
-        ci.append(members[a])
-        cj.append(members[b])
-    if not ci:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    pairs = np.unique(np.stack([np.concatenate(ci), np.concatenate(cj)], axis=1), axis=0)
-    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-    jac = _core.jaccard_pairs(indptr.astype(np.int64), terms, i, j)
-    ok = jac >= t
-    return i[ok], j[ok], jac[ok]
+    bounds = np.flatnonzero(np.r_[True, token[1:] != token[:-1], True])
+    candidates: set[tuple[int, int]] = set()
+    for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if e - s > 1:
+            members = doc[s:e].tolist()
+            candidates.update((members[a], members[b]) for a in range(len(members)) for b in range(a + 1, len(members)))
+    out = {}
+    for i, j in candidates:
+        inter = len(np.intersect1d(sets[i], sets[j], assume_unique=True))
+        jac = inter / (len(sets[i]) + len(sets[j]) - inter)
+        if jac >= t:
+            out[(i, j)] = jac
+    return out
 
 
-# -- systems -------------------------------------------------------------------------------
+# -- data and copies ---------------------------------------------------------------------------
 
 
 @dataclass
-class Run:
+class Corpus:
+    """A background of distinct texts (the first ``n_sources`` are the sources) and edit groups."""
+
     name: str
+    background: list[str]
+    n_sources: int
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    script: list[str] = field(default_factory=list)  # "unspaced" / "spaced" per background text
+
+
+def distinct_texts(records: list[dict]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for r in records:
+        t = r["text"]
+        if t.strip() and t not in seen and r.get("id") != "R237":  # R237: a defect of the dragnet source
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def make_corpus(name: str, texts: list[str], chinese: bool, long_enough: Callable[[str], bool],
+                n_sources: int, n_background: int, rng: np.random.Generator) -> Corpus:
+    order = rng.permutation(len(texts)).tolist()
+    sources = [texts[x] for x in order if long_enough(texts[x])][:n_sources]
+    chosen = set(sources)
+    background = sources + [texts[x] for x in order if texts[x] not in chosen][:max(0, n_background - len(sources))]
+    corpus = Corpus(name, background, len(sources))
+    corpus.groups = edit_groups(sources, chinese, background, rng)
+    return corpus
+
+
+def edit_groups(sources: list[str], chinese: bool, background: list[str], rng: np.random.Generator
+                ) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    if chinese:
+        for op in ("sub", "ins", "del"):
+            for rate in (0.01, 0.02, 0.05):
+                groups[f"char {op} {rate:.0%}"] = [char_edit(s, rate, op, rng) for s in sources]
+        import opencc
+
+        s2t = opencc.OpenCC("s2t").convert
+        groups["Traditional"] = [s2t(s) for s in sources]
+        groups["full-width"] = [s.translate(FULL_WIDTH) for s in sources]
+    else:
+        vocabulary = sorted({w for s in background[:500] for w in s.split()})
+        for rate in (0.01, 0.02, 0.05):
+            groups[f"word edit {rate:.0%}"] = [word_edit(s, rate, vocabulary, rng) for s in sources]
+    groups["boilerplate"] = [boilerplate(s, FURNITURE_ZH if chinese else FURNITURE_EN, rng) for s in sources]
+    groups["moved paragraph"] = [moved_paragraph(s, rng) for s in sources]
+    groups["partial 70-90 %"] = [partial(s, rng, chinese) for s in sources]
+    return groups
+
+
+def load_corpora(names: list[str], n_sources: int, n_background: int) -> list[Corpus]:
+    rng = np.random.default_rng(11)
+    built: dict[str, Corpus] = {}
+    specs = {
+        "fudan": ("Chinese (Fudan)", "fudan_zh.jsonl.gz", True, lambda t: 2000 <= len("".join(t.split())) <= 12000),
+        "reuters": ("English (Reuters)", "reuters21578.jsonl.gz", False, lambda t: len(t.split()) >= 150),
+        "dragnet": ("English articles (dragnet)", "dragnet_test.jsonl.gz", False, lambda t: len(t.split()) >= 150),
+    }
+    wanted = set(names)
+    if "mixed" in wanted:
+        wanted |= set(specs)
+    for key, (title, path, chinese, long_enough) in specs.items():
+        if key in wanted:
+            built[key] = make_corpus(title, distinct_texts(load_texts(path)), chinese, long_enough,
+                                     n_sources, n_background, rng)
+    out = [built[k] for k in specs if k in names]
+    if "mixed" in names:
+        out.append(mixed_corpus([built[k] for k in specs], distinct_texts(load_texts(
+            "mozilla_readability_testpages.jsonl.gz"))))
+    for corpus in out:
+        corpus.script = ["unspaced" if is_unspaced(t) else "spaced" for t in corpus.background]
+    return out
+
+
+def mixed_corpus(parts: list[Corpus], extra: list[str]) -> Corpus:
+    """All backgrounds plus ``extra`` texts; a group pools the matching groups of each part.
+
+    Sources come first (in part order) so copies line up with ``background[:n_sources]``.
+    """
+    sources = [t for c in parts for t in c.background[:c.n_sources]]
+    rest = [t for c in parts for t in c.background[c.n_sources:]]
+    seen = set(sources) | set(rest)
+    background = sources + rest + [t for t in extra if t not in seen]
+    pooled = {"1 % edits": ("char sub 1%", "word edit 1%"), "5 % edits": ("char sub 5%", "word edit 5%"),
+              "boilerplate": ("boilerplate",), "partial 70-90 %": ("partial 70-90 %",)}
+    groups = {}
+    for name, keys in pooled.items():
+        groups[name] = [t for c in parts for t in next(c.groups[k] for k in keys if k in c.groups)]
+    return Corpus("Mixed (Fudan + Reuters + dragnet + Mozilla)", background, len(sources), groups)
+
+
+# -- systems ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One system's output on one corpus."""
+
     pairs: set[tuple[int, int]]
     seconds: float
+    fingerprints: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-def simdup_configs(chinese: bool) -> dict[str, dict]:
-    seg = {"segmenter": "rjieba"} if chinese and importlib.util.find_spec("rjieba") else {}
-    return {
-        "words, TF-IDF": dict(**seg),
-        "words, TF": dict(use_idf=False, **seg),
-        "words, uniform": dict(use_idf=False, binary=True, **seg),
-        "words+2+3-grams, TF-IDF": dict(ngram_range=(1, 3), **seg),
-        "2+3-grams, TF-IDF": dict(ngram_range=(2, 3), **seg),
-        "3-shingles, TF-IDF": dict(ngram_range=(3, 3), **seg),
+def cluster_pairs(labels: np.ndarray) -> set[tuple[int, int]]:
+    """Every pair of documents that share a cluster label."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
+    out: set[tuple[int, int]] = set()
+    for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        members = sorted(order[s:e].tolist())
+        out.update((members[a], members[b]) for a in range(len(members)) for b in range(a + 1, len(members)))
+    return out
+
+
+def simdup_variants() -> dict[str, Callable[[], dict]]:
+    """``dedup`` keyword arguments per named variant (a factory: a hasher is fitted per run).
+
+    "defaults" passes nothing, so it measures whatever defaults the installed
+    simdup has. "v2 emulation" is the candidate recommended by ``study_v2.py``
+    built from today's API (words + CJK character bigrams after NFKC and
+    Traditional-to-Simplified folding, raw TF, no IDF).
+    """
+    variants: dict[str, Callable[[], dict]] = {
+        "defaults": lambda: {},
+        "defaults, verify=None": lambda: {"verify": None},
+        "k=3, verify=None": lambda: {"k": 3, "verify": None},
     }
+    if importlib.util.find_spec("opencc"):
+        variants["v2 emulation (bigrams, NFKC+t2s, raw TF)"] = lambda: {
+            "hasher": SimHasher(tokenizer=make_tokenizer((2,), "nfkc+t2s"), use_idf=False, sublinear_tf=False)}
+    return variants
 
 
-def pair_set(i: np.ndarray, j: np.ndarray) -> set[tuple[int, int]]:
-    return set(zip(i.tolist(), j.tolist()))
+def run_simdup(docs: list[str], params: dict) -> Result:
+    start = time.perf_counter()
+    result = simdup.dedup(docs, **params)
+    seconds = time.perf_counter() - start
+    return Result(cluster_pairs(result.labels), seconds, result.fingerprints, dict(result.timings))
 
 
-def simhash_runs(docs: list[str]) -> tuple[list[Run], dict[str, np.ndarray]]:
-    try:
-        from simhash import Simhash, SimhashIndex
-    except ImportError:
-        print("  (simhash not installed; skipped)")
-        return [], {}
-    import logging
+class SimhashPyPI:
+    """``simhash`` from PyPI, with fingerprints cached by text (they need no corpus statistics)."""
 
-    logging.getLogger("simhash").setLevel(logging.ERROR)  # "Big bucket found" per query
-    runs, fingerprints = [], {}
-    for label, features in (("default features", lambda d: d), ("word tokens", lambda d: re.findall(r"\w+", d.lower()))):
-        start = time.perf_counter()
-        hashes = []
-        for d in docs:
+    def __init__(self, label: str) -> None:
+        from simhash import Simhash
+
+        logging.getLogger("simhash").setLevel(logging.ERROR)  # "Big bucket found" per query
+        self.label, self.simhash, self.cache = label, Simhash, {}
+
+    def fingerprint(self, text: str):  # type: ignore[no-untyped-def]
+        if text not in self.cache:
+            features = text if self.label == "default features" else WORD.findall(text.lower())
             try:
-                hashes.append(Simhash(features(d)))
+                self.cache[text] = self.simhash(features)
             except OverflowError:  # simhash 2.1.2 + NumPy 2: a feature seen > 255 times
-                hashes.append(Simhash(list(set(features(d)))) if label == "word tokens" else Simhash(""))
+                self.cache[text] = self.simhash(list(set(features)) if self.label != "default features" else "")
+        return self.cache[text]
+
+    def run(self, docs: list[str]) -> Result:
+        from simhash import SimhashIndex
+
+        start = time.perf_counter()
+        hashes = [self.fingerprint(d) for d in docs]
         index = SimhashIndex([(str(x), h) for x, h in enumerate(hashes)], k=3)
         pairs = set()
         for x, h in enumerate(hashes):
             for y in index.get_near_dups(h):
                 if int(y) != x:
                     pairs.add((min(x, int(y)), max(x, int(y))))
-        runs.append(Run(f"simhash ({label}), k=3", pairs, time.perf_counter() - start))
-        fingerprints[label] = np.array([h.value for h in hashes], dtype=np.uint64)
-    return runs, fingerprints
+        return Result(pairs, time.perf_counter() - start, np.array([h.value for h in hashes], dtype=np.uint64))
 
 
-def minhash_signatures(indptr: np.ndarray, terms: np.ndarray, num_perm: int = 128) -> list:
-    from datasketch import MinHash
+class MinHashLSHRun:
+    """datasketch MinHashLSH (128 permutations, threshold 0.8) on the ground-truth shingles."""
 
-    def identity(x: int) -> int:
-        return x
+    def __init__(self) -> None:
+        self.cache: dict[int, object] = {}
 
-    low = (terms & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    out = []
-    for row in range(len(indptr) - 1):
-        m = MinHash(num_perm=num_perm, hashfunc=identity)
-        m.update_batch(low[indptr[row]:indptr[row + 1]].tolist())
-        out.append(m)
-    return out
+    def signature(self, shingles: np.ndarray):  # type: ignore[no-untyped-def]
+        from datasketch import MinHash
 
+        key = hash(shingles.tobytes())
+        if key not in self.cache:
+            m = MinHash(num_perm=128, hashfunc=lambda x: x)
+            m.update_batch((shingles & 0xFFFFFFFF).tolist())  # datasketch hashes are 32-bit
+            self.cache[key] = m
+        return self.cache[key]
 
-def minhash_run(indptr: np.ndarray, terms: np.ndarray) -> Run | None:
-    if importlib.util.find_spec("datasketch") is None:
-        print("  (datasketch not installed; skipped)")
-        return None
-    from datasketch import MinHashLSH
-
-    start = time.perf_counter()
-    sigs = minhash_signatures(indptr, terms)
-    lsh = MinHashLSH(threshold=0.8, num_perm=128)
-    for x, m in enumerate(sigs):
-        lsh.insert(x, m)
-    pairs = set()
-    for x, m in enumerate(sigs):
-        for y in lsh.query(m):
-            if y != x:
-                pairs.add((min(x, y), max(x, y)))
-    return Run("datasketch MinHashLSH (128 perm, threshold 0.8)", pairs, time.perf_counter() - start)
-
-
-def lsh_collides(a, b, hashranges: list[tuple[int, int]]) -> bool:  # type: ignore[no-untyped-def]
-    return any(np.array_equal(a.hashvalues[s:e], b.hashvalues[s:e]) for s, e in hashranges)
-
-
-# -- metrics -------------------------------------------------------------------------------
-
-
-def scores(pred: set[tuple[int, int]], truth: dict[tuple[int, int], float], tau: float) -> tuple[float, float, float]:
-    positives = {p for p, j in truth.items() if j >= tau}
-    hits = len(pred & positives)
-    precision = hits / len(pred) if pred else 1.0
-    recall = hits / len(positives) if positives else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-# -- synthetic edits -----------------------------------------------------------------------
-
-
-def edit(text: str, rate: float, kind: int, vocabulary: list[str], rng: np.random.Generator) -> str:
-    lines = text.split("\n")
-    words = " ".join(lines).split()
-    n_edits = max(1, round(rate * len(words)))
-    for _ in range(n_edits):
-        op = rng.integers(3)
-        pos = int(rng.integers(len(words))) if words else 0
-        if op == 0 and words:
-            words[pos] = vocabulary[rng.integers(len(vocabulary))]
-        elif op == 1 and len(words) > 1:
-            del words[pos]
-        else:
-            words.insert(pos, vocabulary[rng.integers(len(vocabulary))])
-    out = " ".join(words)
-    if kind == 0:  # move a sentence
-        sentences = re.split(r"(?<=\.)\s+", out)
-        if len(sentences) > 2:
-            s = sentences.pop(int(rng.integers(len(sentences))))
-            sentences.insert(int(rng.integers(len(sentences))), s)
-        out = " ".join(sentences)
-    elif kind == 1:  # a changed date line
-        out = f"Updated {int(rng.integers(1, 29))} March 1987 {int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d} GMT\n" + out
-    else:
-        out = out + "\n" + FOOTER
-    return out
-
-
-def edited_copies(docs: list[str], limit: int, rng: np.random.Generator) -> tuple[list[str], dict[float, list[str]]]:
-    """Long documents and their edited copies at each rate."""
-    long_docs = [d for d in docs if len(d.split()) >= 150][:limit]
-    vocabulary = sorted({w for d in long_docs[:300] for w in d.split()})
-    return long_docs, {rate: [edit(d, rate, x % 3, vocabulary, rng) for x, d in enumerate(long_docs)]
-                       for rate in EDIT_RATES}
-
-
-def synthetic(long_docs: list[str], edited: dict[float, list[str]], rng: np.random.Generator,
-              systems: dict[str, Callable]) -> dict:
-    """Recall on edited copies at each rate; false-positive rate on unrelated pairs."""
-    a = rng.integers(len(long_docs), size=3 * len(long_docs))
-    b = rng.integers(len(long_docs), size=3 * len(long_docs))
-    negatives = [(x, y) for x, y in zip(a.tolist(), b.tolist()) if x != y]
-    result = {"documents": len(long_docs), "negatives": len(negatives), "recall": {}, "false_positive_rate": {}}
-    for name, decide in systems.items():
-        result["recall"][name] = {
-            f"{int(rate * 100)}%": float(np.mean(decide(long_docs, edited[rate]))) for rate in EDIT_RATES
-        }
-        left = [long_docs[x] for x, _ in negatives]
-        right = [long_docs[y] for _, y in negatives]
-        result["false_positive_rate"][name] = float(np.mean(decide(left, right)))
-    return result
-
-
-# -- the report ----------------------------------------------------------------------------
-
-
-def evaluate(title: str, docs: list[str], chinese: bool, args: argparse.Namespace, report: dict) -> None:
-    print(f"\n== {title}: {len(docs)} documents", flush=True)
-    start = time.perf_counter()
-    indptr, terms = shingle_sets(docs, chinese)
-    usable = np.flatnonzero(np.diff(indptr) > 0)  # documents with at least one shingle
-    docs = [docs[x] for x in usable.tolist()]
-    indptr, terms = shingle_sets(docs, chinese)
-    ti, tj, tjac = truth_pairs(indptr, terms)
-    truth = dict(zip(zip(ti.tolist(), tj.tolist()), tjac.tolist()))
-    print(f"  ground truth: {len(docs)} documents with shingles, {len(truth)} pairs with Jaccard >= 0.5 "
-          f"(>= 0.9: {int((tjac >= 0.9).sum())}, >= 0.8: {int((tjac >= 0.8).sum())}, >= 0.7: "
-          f"{int((tjac >= 0.7).sum())}); {time.perf_counter() - start:.1f} s", flush=True)
-    rows, curves = [], {}
-
-    def add(name: str, pred: set[tuple[int, int]], seconds: float, k: int | None = None) -> dict:
-        row = {"system": name, "k": k, "pairs": len(pred), "ms_per_doc": 1000 * seconds / len(docs)}
-        for tau in TAUS:
-            p, r, f = scores(pred, truth, tau)
-            row[f"P@{tau}"], row[f"R@{tau}"], row[f"F1@{tau}"] = p, r, f
-        rows.append(row)
-        return row
-
-    fingerprints, fp_seconds = {}, {}
-    for name, params in simdup_configs(chinese).items():
-        start = time.perf_counter()
-        hasher = SimHasher(**params)
-        fps = hasher.fit_transform(docs) if hasher.use_idf else hasher.transform(docs)
-        fp_seconds[name] = time.perf_counter() - start
-        fingerprints[name] = fps
-        curves[name] = []
-        for k in KS:
-            start = time.perf_counter()
-            pairs = find_duplicates(fps, k)
-            row = add(f"simdup {name}", pair_set(pairs.i, pairs.j), fp_seconds[name] + time.perf_counter() - start, k)
-            curves[name].append(row)
-    # the verification stage on the default configuration, at wider k
-    shingle_hasher = SimHasher(tokenizer=chars_no_space, use_idf=False) if chinese else SimHasher(use_idf=False)
-    for k in (3, 6, 8, 10):
-        start = time.perf_counter()
-        pairs = find_duplicates(fingerprints["words, TF-IDF"], k)
-        size = 5 if chinese else 3
-        jac = _shingle_jaccard(shingle_hasher, docs, pairs.i, pairs.j, size)
-        ok = jac >= 0.8
-        add("simdup words, TF-IDF + verify 0.8", pair_set(pairs.i[ok], pairs.j[ok]),
-            fp_seconds["words, TF-IDF"] + time.perf_counter() - start, k)
-    sim_runs, sim_fps = simhash_runs(docs)
-    for run in sim_runs:
-        add(run.name, run.pairs, run.seconds, 3)
-    mh = minhash_run(indptr, terms)
-    if mh:
-        add(mh.name, mh.pairs, mh.seconds)
-    for row in rows:
-        if row["k"] in (None, 3) or "verify" in row["system"]:
-            print(f"  {row['system']:<52} k={row['k']!s:<4} F1@0.9 {row['F1@0.9']:.3f}  F1@0.8 {row['F1@0.8']:.3f}  "
-                  f"F1@0.7 {row['F1@0.7']:.3f}  {row['ms_per_doc']:.3f} ms/doc", flush=True)
-
-    # Hamming distance of the default fingerprints: true duplicates against the rest
-    fps = fingerprints["words, TF-IDF"]
-    dup = hamming(fps[ti[tjac >= 0.8]], fps[tj[tjac >= 0.8]])
-    rng = np.random.default_rng(1)
-    a, b = rng.integers(len(docs), size=(2, 20000))
-    unrelated = [(x, y) for x, y in zip(a.tolist(), b.tolist()) if x < y and (x, y) not in truth]
-    non = hamming(fps[[x for x, _ in unrelated]], fps[[y for _, y in unrelated]])
-    hist = {"duplicates (J >= 0.8)": np.bincount(dup, minlength=65).tolist(),
-            "unrelated pairs": np.bincount(non, minlength=65).tolist()}
-
-    entry = {"documents": len(docs), "truth_pairs": len(truth), "rows": rows, "curves": curves, "histogram": hist}
-    if not chinese:
-        entry["synthetic"] = synthetic_report(docs, args)
-    report[title] = entry
-
-
-def _shingle_jaccard(hasher: SimHasher, docs: list[str], i: np.ndarray, j: np.ndarray, size: int) -> np.ndarray:
-    from simdup.dedup import shingle_jaccard
-
-    return shingle_jaccard(hasher, docs, i, j, size)
-
-
-def synthetic_report(docs: list[str], args: argparse.Namespace) -> dict:
-    rng = np.random.default_rng(7)
-    long_docs, edited = edited_copies(docs, 40 if args.tiny else 500, rng)
-    # fitted on everything it will see, as dedup fits on its whole input
-    hasher = SimHasher().fit(docs + [d for copies in edited.values() for d in copies])
-    simhash_mod = importlib.util.find_spec("simhash")
-    systems: dict[str, Callable] = {}
-    for k in (3, 6):
-        systems[f"simdup words, TF-IDF, k={k}"] = (
-            lambda x, y, k=k: hamming(hasher.transform(x), hasher.transform(y)) <= k)
-    if simhash_mod:
-        from simhash import Simhash
-
-        def simhash_decide(x: list[str], y: list[str]) -> np.ndarray:
-            fx = np.array([Simhash(d).value for d in x], dtype=np.uint64)
-            fy = np.array([Simhash(d).value for d in y], dtype=np.uint64)
-            return hamming(fx, fy) <= 3
-        systems["simhash (default features), k=3"] = simhash_decide
-    if importlib.util.find_spec("datasketch"):
+    def run(self, sets: list[np.ndarray]) -> Result:
         from datasketch import MinHashLSH
 
-        ranges = MinHashLSH(threshold=0.8, num_perm=128).hashranges
-
-        def minhash_decide(x: list[str], y: list[str]) -> np.ndarray:
-            sx = minhash_signatures(*shingle_sets(x, False))
-            sy = minhash_signatures(*shingle_sets(y, False))
-            return np.array([lsh_collides(a, b, ranges) for a, b in zip(sx, sy)])
-        systems["datasketch MinHashLSH"] = minhash_decide
-    result = synthetic(long_docs, edited, rng, systems)
-    for name in systems:
-        recalls = "  ".join(f"{rate} {value:.2f}" for rate, value in result["recall"][name].items())
-        print(f"  synthetic edits, {name:<36} recall: {recalls}  false positives {result['false_positive_rate'][name]:.4f}")
-    return result
+        start = time.perf_counter()
+        sigs = [self.signature(s) for s in sets]
+        lsh = MinHashLSH(threshold=0.8, num_perm=128)
+        for x, m in enumerate(sigs):
+            lsh.insert(x, m)
+        pairs = set()
+        for x, m in enumerate(sigs):
+            pairs.update((min(x, y), max(x, y)) for y in lsh.query(m) if y != x)
+        return Result(pairs, time.perf_counter() - start)
 
 
-def write_outputs(report: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps(report, indent=1))
-    lines = []
-    for title, entry in report.items():
-        lines += [f"### {title}: {entry['documents']:,} documents, {entry['truth_pairs']:,} pairs with Jaccard >= 0.5",
-                  "", "| system | k | P@0.9 | R@0.9 | F1@0.9 | P@0.8 | R@0.8 | F1@0.8 | P@0.7 | R@0.7 | F1@0.7 | ms/doc |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for row in entry["rows"]:
-            if row["k"] not in (None, 3) and "verify" not in row["system"] and row["k"] != _best_k(entry, row["system"]):
-                continue
-            cells = [f"{row[f'{m}@{t}']:.3f}" for t in TAUS for m in ("P", "R", "F1")]
-            lines.append(f"| {row['system']} | {row['k'] if row['k'] is not None else '-'} | " + " | ".join(cells)
-                         + f" | {row['ms_per_doc']:.3f} |")
-        lines.append("")
-        if "synthetic" in entry:
-            syn = entry["synthetic"]
-            lines += [f"Synthetic edits of {syn['documents']} documents ({syn['negatives']} unrelated pairs as negatives):",
-                      "", "| system | " + " | ".join(f"recall {r}" for r in next(iter(syn["recall"].values())))
-                      + " | false-positive rate |", "|---|" + "---:|" * (len(EDIT_RATES) + 1)]
-            for name, rec in syn["recall"].items():
-                lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in rec.values())
-                             + f" | {syn['false_positive_rate'][name]:.4f} |")
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def prf(pred: set[tuple[int, int]], positives: set[tuple[int, int]]) -> dict[str, float]:
+    hits = len(pred & positives)
+    p = hits / len(pred) if pred else 1.0
+    r = hits / len(positives) if positives else 1.0
+    return {"P": p, "R": r, "F1": 2 * p * r / (p + r) if p + r else 0.0, "positives": len(positives)}
+
+
+def unrelated_sample(n: int, truth: dict, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``size`` distinct random pairs (i < j) of documents ``0..n-1`` outside the ground truth."""
+    total = n * (n - 1) // 2
+    if total <= size:
+        i, j = np.triu_indices(n, 1)
+    else:
+        a, b = rng.integers(n, size=(2, int(size * 1.2)))
+        i, j = np.minimum(a, b), np.maximum(a, b)
+        keep = i != j
+        pairs = np.unique(np.stack([i[keep], j[keep]], axis=1), axis=0)[:size]
+        i, j = pairs[:, 0], pairs[:, 1]
+    ok = np.array([(x, y) not in truth for x, y in zip(i.tolist(), j.tolist())], dtype=bool)
+    return np.stack([i[ok], j[ok]], axis=1)
+
+
+def evaluate_group(corpus: Corpus, group: str, sets_bg: list[np.ndarray], systems: dict, args: argparse.Namespace,
+                   rng: np.random.Generator) -> dict:
+    """Every system on the background plus one group's copies (none for "natural")."""
+    copies = corpus.groups.get(group, [])
+    docs = corpus.background + copies
+    n_bg, n_src = len(corpus.background), corpus.n_sources
+    sets = sets_bg + [shingle_array(t) for t in copies]
+    start = time.perf_counter()
+    truth = truth_pairs(sets)
+    truth_seconds = time.perf_counter() - start
+    positives = {p for p, j in truth.items() if j >= TAU}
+    script = corpus.script + [corpus.script[x] for x in range(len(copies))]
+    copy_pairs = [(x, n_bg + x) for x in range(len(copies))]  # (source, its copy)
+    unrelated = unrelated_sample(n_bg, truth, args.unrelated, rng)
+    entry: dict = {"documents": len(docs), "MB": sum(len(d.encode()) for d in docs) / 1e6,
+                   "truth_pairs": len(truth), "positives": len(positives),
+                   "copies_positive": sum((a, b) in positives for a, b in copy_pairs),
+                   "unrelated_pairs": len(unrelated), "truth_seconds": truth_seconds, "systems": {}}
+    for name, run in systems.items():
+        res: Result = run(docs, sets)
+        row: dict = {"all": prf(res.pairs, positives), "seconds": res.seconds}
+        if copies:  # pairs touching this group's copies, by script of the source
+            for s in sorted(set(script[:len(copies)])):
+                touch = {p for p in positives if p[1] >= n_bg and script[p[1]] == s}
+                pred = {p for p in res.pairs if p[1] >= n_bg and script[p[1]] == s}
+                row[f"copies, {s}"] = prf(pred, touch)
+        if len(set(script)) > 1:
+            for s in sorted(set(script)):
+                both = {p for p in positives if script[p[0]] == script[p[1]] == s}
+                row[f"{s} documents"] = prf({p for p in res.pairs if script[p[0]] == script[p[1]] == s}, both)
+        linked = np.array([(x, y) in res.pairs for x, y in unrelated.tolist()], dtype=bool)
+        row["unrelated linked"] = float(linked.mean()) if len(linked) else 0.0
+        if res.fingerprints is not None:
+            fps = res.fingerprints
+            if copies:
+                d = np.bitwise_count(fps[:len(copies)] ^ fps[n_bg:])
+                row["copies within 3"], row["copies within 6"] = float(np.mean(d <= 3)), float(np.mean(d <= 6))
+            d = np.bitwise_count(fps[unrelated[:, 0]] ^ fps[unrelated[:, 1]])
+            row["unrelated within 3"], row["unrelated within 6"] = float(np.mean(d <= 3)), float(np.mean(d <= 6))
+        if res.timings:
+            fp_seconds = res.timings.get("fit", 0.0) + res.timings.get("fingerprint", 0.0)
+            row["fingerprint MB/s"] = entry["MB"] / fp_seconds if fp_seconds else None
+            row["verify share"] = res.timings.get("verify", 0.0) / max(sum(res.timings.values()), 1e-12)
+        entry["systems"][name] = row
+    assert n_src >= len(copies)
+    return entry
+
+
+def make_systems() -> dict[str, Callable[[list[str], list[np.ndarray]], Result]]:
+    systems: dict[str, Callable[[list[str], list[np.ndarray]], Result]] = {}
+    for name, params in simdup_variants().items():
+        systems[f"simdup {name}"] = lambda docs, sets, params=params: run_simdup(docs, params())
+    if importlib.util.find_spec("datasketch"):
+        lsh = MinHashLSHRun()
+        systems["MinHashLSH (128 perm, 0.8)"] = lambda docs, sets: lsh.run(sets)
+    else:
+        print("  (datasketch not installed; skipped)")
+    if importlib.util.find_spec("simhash"):
+        for label in ("default features", "word tokens"):
+            peer = SimhashPyPI(label)
+            systems[f"simhash ({label}), k=3"] = lambda docs, sets, peer=peer: peer.run(docs)
+    else:
+        print("  (simhash not installed; skipped)")
+    return systems
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def fmt(x: float | None, spec: str = ".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def markdown(report: dict) -> str:
+    lines = [f"simdup {report['simdup_version']} (fingerprint spec v{report['spec_version']}); defaults: "
+             f"`simdup.dedup(docs)` with no arguments. Positives: exact shingle Jaccard >= {TAU}.", ""]
+    for title, corpus in report["corpora"].items():
+        lines += [f"## {title}", ""]
+        for group, entry in corpus.items():
+            lines += [f"### {title}: {group} ({entry['documents']:,} documents, {entry['positives']:,} positive pairs"
+                      + (f", {entry['copies_positive']} of the copies positive" if group != "natural" else "")
+                      + f"; {entry['unrelated_pairs']:,} unrelated pairs)", ""]
+            splits = sorted({k for row in entry["systems"].values() for k in row
+                             if isinstance(row[k], dict) and k != "all"})
+            head = ["system", "P", "R", "F1"] + [f"F1 {s}" for s in splits] + [
+                "copies ≤3 bits", "copies ≤6 bits", "unrelated ≤3 bits", "unrelated ≤6 bits", "unrelated linked",
+                "s", "fingerprint MB/s", "verify share"]
+            lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+            for name, row in entry["systems"].items():
+                cells = [name, fmt(row["all"]["P"]), fmt(row["all"]["R"]), fmt(row["all"]["F1"])]
+                cells += [fmt(row[s]["F1"]) if s in row else "-" for s in splits]
+                cells += [fmt(row.get("copies within 3"), ".2f"), fmt(row.get("copies within 6"), ".2f"),
+                          fmt(row.get("unrelated within 3"), ".1e"), fmt(row.get("unrelated within 6"), ".1e"),
+                          fmt(row["unrelated linked"], ".1e"), fmt(row["seconds"], ".2f"),
+                          fmt(row.get("fingerprint MB/s"), ".2f"), fmt(row.get("verify share"), ".2f")]
+                lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
-    (out / "quality.md").write_text("\n".join(lines))
-    plot(report, out)
-
-
-def _best_k(entry: dict, system: str) -> int | None:
-    rows = [r for r in entry["rows"] if r["system"] == system and r["k"] is not None]
-    return max(rows, key=lambda r: r["F1@0.8"])["k"] if rows else None
+    return "\n".join(lines)
 
 
 def plot(report: dict, out: Path) -> None:
@@ -431,55 +494,68 @@ def plot(report: dict, out: Path) -> None:
     except ImportError:
         print("  (matplotlib not installed: no plots)")
         return
-    for title, entry in report.items():
-        slug = title.split()[0].lower()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for name, rows in entry["curves"].items():
-            ks = [r["k"] for r in rows]
-            axes[0].plot(ks, [r["P@0.8"] for r in rows], marker="o", label=name)
-            axes[1].plot(ks, [r["R@0.8"] for r in rows], marker="o", label=name)
-        for ax, what in zip(axes, ("precision", "recall")):
-            ax.set_xlabel("k (largest Hamming distance)")
-            ax.set_ylabel(f"{what} at Jaccard >= 0.8")
-            ax.grid(alpha=0.3)
-        axes[1].legend(fontsize=7)
-        fig.suptitle(f"{title}: simdup precision and recall against k")
+    for title, corpus in report["corpora"].items():
+        groups = list(corpus)
+        systems = list(next(iter(corpus.values()))["systems"])
+        fig, ax = plt.subplots(figsize=(max(7, 0.8 * len(groups) * 1.2), 4))
+        width = 0.8 / len(systems)
+        for s, name in enumerate(systems):
+            ax.bar(np.arange(len(groups)) + s * width - 0.4 + width / 2,
+                   [corpus[g]["systems"][name]["all"]["F1"] for g in groups], width=width, label=name)
+        ax.set_xticks(np.arange(len(groups)), groups, rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel(f"F1 at Jaccard >= {TAU}")
+        ax.set_ylim(0, 1.02)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=6, loc="lower left")
+        ax.set_title(f"{title}: F1 by edit group")
         fig.tight_layout()
-        fig.savefig(out / f"pr_vs_k_{slug}.png", dpi=110)
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        for label, counts in entry["histogram"].items():
-            counts = np.array(counts, dtype=float)
-            ax.bar(np.arange(65) + (0.2 if "unrelated" in label else -0.2), counts / max(counts.sum(), 1),
-                   width=0.4, label=f"{label} (n={int(counts.sum())})")
-        ax.set_xlabel("Hamming distance of default fingerprints")
-        ax.set_ylabel("share of pairs")
-        ax.set_xlim(-1, 45)
-        ax.legend()
-        ax.set_title(f"{title}: where to put k")
-        fig.tight_layout()
-        fig.savefig(out / f"hamming_hist_{slug}.png", dpi=110)
+        slug = re.sub(r"[^a-z]+", "_", title.lower()).strip("_")
+        fig.savefig(out / f"quality_f1_{slug}.png", dpi=110)
         plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, help="first N non-empty documents of each corpus")
-    parser.add_argument("--tiny", action="store_true", help="smoke run on a few hundred documents")
-    parser.add_argument("--corpus", choices=["reuters", "fudan", "both"], default="both")
+    parser.add_argument("--tiny", action="store_true", help="smoke run: 12 sources, 60-document backgrounds")
+    parser.add_argument("--sources", type=int, default=200, help="sources (and copies per group) per corpus")
+    parser.add_argument("--background", type=int, default=1000, help="background documents per corpus")
+    parser.add_argument("--unrelated", type=int, default=100_000, help="unrelated pairs sampled per corpus")
+    parser.add_argument("--corpus", nargs="+", choices=["fudan", "reuters", "dragnet", "mixed"],
+                        default=["fudan", "reuters", "dragnet", "mixed"])
+    parser.add_argument("--groups", nargs="*", help="only these edit groups (and natural)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if not DATA.exists():
         print(f"no data at {DATA}", file=sys.stderr)
         return 2
-    limit = 300 if args.tiny else args.limit
+    if args.tiny:
+        args.sources, args.background, args.unrelated = 12, 60, 2000
     SimHasher().fit(["warm up"])  # imports scikit-learn outside the timings
-    report: dict = {}
-    if args.corpus in ("reuters", "both"):
-        evaluate("Reuters-21578", load("reuters21578.jsonl.gz", limit), False, args, report)
-    if args.corpus in ("fudan", "both"):
-        evaluate("Fudan", load("fudan_zh.jsonl.gz", 100 if args.tiny else limit), True, args, report)
-    write_outputs(report, args.out)
+    simdup.dedup(["预热 jieba 词典", "warm up"])  # loads the segmenter's dictionary outside the timings
+    systems = make_systems()
+    rng = np.random.default_rng(5)
+    report: dict = {"simdup_version": simdup.__version__ if hasattr(simdup, "__version__") else "?",
+                    "spec_version": simdup.SPEC_VERSION, "args": {k: str(v) for k, v in vars(args).items()},
+                    "corpora": {}}
+    for corpus in load_corpora(args.corpus, args.sources, args.background):
+        sets_bg = [shingle_array(t) for t in corpus.background]
+        groups = ["natural"] + [g for g in corpus.groups if not args.groups or g in args.groups]
+        if args.tiny:  # one group of each kind keeps the smoke run short
+            groups = ["natural"] + [g for g in corpus.groups if "1%" in g or "1 %" in g or g == "Traditional"][:2]
+        print(f"\n== {corpus.name}: background {len(corpus.background)} documents, {corpus.n_sources} sources",
+              flush=True)
+        report["corpora"][corpus.name] = {}
+        for group in groups:
+            entry = evaluate_group(corpus, group, sets_bg, systems, args, rng)
+            report["corpora"][corpus.name][group] = entry
+            for name, row in entry["systems"].items():
+                print(f"  {group:<18} {name:<46} P {row['all']['P']:.3f}  R {row['all']['R']:.3f}  "
+                      f"F1 {row['all']['F1']:.3f}  copies<=3 {fmt(row.get('copies within 3'), '.2f')}  "
+                      f"unrelated<=3 {fmt(row.get('unrelated within 3'), '.1e')}  {row['seconds']:.2f} s", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "quality.json").write_text(json.dumps(report, indent=1))
+    (args.out / "quality.md").write_text(markdown(report))
+    plot(report, args.out)
     print(f"\nwrote {args.out}/quality.md, quality.json and plots")
     return 0
 

@@ -69,3 +69,30 @@ def test_bench_dask_tiny() -> None:
     assert run.returncode == 0, run.stderr
     assert "corpus: 600 documents" in run.stdout and "(same documents removed as simdup.dedup)" in run.stdout
     assert "Plan for 1,000,000,000 pages at k=6" in run.stdout and "1024 cores:" in run.stdout
+
+
+def test_eval_quality_tiny(tmp_path: Path) -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    for module in ("datasketch", "simhash", "opencc"):
+        pytest.importorskip(module, reason="eval_quality.py compares with datasketch and simhash, edits with opencc")
+    run = subprocess.run([sys.executable, str(BENCH / "eval_quality.py"), "--tiny", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "== Mixed (Fudan + Reuters + dragnet + Mozilla)" in run.stdout
+    report = json.loads((tmp_path / "quality.json").read_text())
+    fudan = report["corpora"]["Chinese (Fudan)"]
+    assert {"natural", "char sub 1%", "simdup defaults"} <= set(fudan) | set(fudan["natural"]["systems"])
+    row = fudan["char sub 1%"]["systems"]["simdup defaults"]
+    assert 0.0 <= row["all"]["F1"] <= 1.0 and "copies within 3" in row and "verify share" in row
+    assert (tmp_path / "quality.md").exists()
+
+
+def test_study_v2_tiny() -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    pytest.importorskip("opencc", reason="study_v2.py folds Traditional Chinese with opencc")
+    run = subprocess.run([sys.executable, str(BENCH / "study_v2.py"), "--tiny", "--corpus", "dragnet"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "## dragnet: 30 sources" in run.stdout and "(d1) IDF capped at df 1 %" in run.stdout
