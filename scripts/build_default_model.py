@@ -3,7 +3,7 @@
 Fits a default ``SimHasher()`` on the distinct non-empty texts of
 Reuters-21578 (English newswire) and the Fudan corpus (Chinese articles), from
 ``../shared/data/`` (see simdup/data/README.md), and saves it. With the
-default IDF cap the table keeps only the tokens found in more than 5 % of
+default IDF cap the table keeps only the tokens found in more than 10 % of
 those documents: the common words, characters and character bigrams that
 IDF damps. Every other token weighs the cap, as an unseen token does.
 

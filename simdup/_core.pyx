@@ -176,7 +176,7 @@ cdef enum:
     MODE_AUTO = 0        # words, and character bigrams in scripts written without spaces
     MODE_WORDS = 1       # words only: unspaced characters join words (text segmented beforehand)
     MODE_DELIMITED = 2   # NUL-separated tokens taken as they are (a user tokenizer's)
-    MODE_SHINGLES = 3    # verification: word and character streams shingled separately
+    MODE_SHINGLES = 3    # verification shingles: word n-grams, or character n-grams for unspaced text
     FOLD_CASE = 4
     FOLD_T2S = 8
     FLAGS_ALL = 15
@@ -412,8 +412,13 @@ cdef struct Scratch:
     uint64_t used
     uint64_t window[MAX_NGRAM]  # last word (term) hashes, a ring
     uint64_t n_words
-    uint64_t cwindow[MAX_NGRAM]  # MODE_SHINGLES: last unspaced-character hashes, a ring
-    uint64_t n_chars
+    uint64_t* units            # MODE_SHINGLES: hashes of the words, then of the characters
+    size_t n_units
+    size_t units_cap
+    uint64_t* chars            # MODE_SHINGLES: hashes of the non-space characters
+    size_t n_chars
+    size_t chars_cap
+    uint64_t n_unspaced        # MODE_SHINGLES: unspaced-script characters among them
     int lo
     int hi
     int char_n                 # MODE_SHINGLES: character shingle size
@@ -454,6 +459,10 @@ cdef int _scratch_init(Scratch* s, int lo, int hi, int flags, int char_n=1) exce
     s.keys = NULL
     s.counts = NULL
     s.order = NULL
+    s.units = NULL
+    s.chars = NULL
+    s.units_cap = 0
+    s.chars_cap = 0
     if s.word == NULL or _scratch_alloc(s, 1024) != 0:
         _scratch_release(s)
         raise MemoryError()
@@ -473,7 +482,11 @@ cdef void _scratch_free(Scratch* s) noexcept nogil:
 cdef void _scratch_release(Scratch* s) noexcept nogil:
     _scratch_free(s)
     free(s.word)
+    free(s.units)
+    free(s.chars)
     s.word = NULL
+    s.units = NULL
+    s.chars = NULL
 
 
 cdef void _scratch_reset(Scratch* s) noexcept nogil:
@@ -482,7 +495,9 @@ cdef void _scratch_reset(Scratch* s) noexcept nogil:
         s.counts[s.order[k]] = 0
     s.used = 0
     s.n_words = 0
+    s.n_units = 0
     s.n_chars = 0
+    s.n_unspaced = 0
     s.word_len = 0
     s.run_len = 0
     s.prev_len = 0
@@ -552,26 +567,6 @@ cdef void _emit_term(Scratch* s, uint64_t h) noexcept nogil:
             _count(s, _ngram_hash(s.window, s.n_words, size))
 
 
-cdef void _emit_char_unit(Scratch* s, uint64_t h) noexcept nogil:
-    """MODE_SHINGLES: count the character n-gram this unspaced character closes."""
-    s.cwindow[s.n_chars % MAX_NGRAM] = h
-    s.n_chars += 1
-    if s.n_chars >= <uint64_t>s.char_n:
-        _count(s, h if s.char_n == 1 else _ngram_hash(s.cwindow, s.n_chars, s.char_n))
-
-
-cdef void _finish_shingles(Scratch* s) noexcept nogil:
-    # A stream shorter than its shingle size is represented by its units (a two-word
-    # text is not empty); the ring still holds them all.
-    cdef uint64_t k
-    if 0 < s.n_words < <uint64_t>s.lo:
-        for k in range(s.n_words):
-            _count(s, s.window[k])
-    if 0 < s.n_chars < <uint64_t>s.char_n:
-        for k in range(s.n_chars):
-            _count(s, s.cwindow[k])
-
-
 cdef inline int _word_reserve(Scratch* s, size_t extra) noexcept nogil:
     """Room for ``extra`` more bytes in the word buffer (0), or out of memory (-1)."""
     cdef uint8_t* bigger
@@ -612,10 +607,6 @@ cdef inline void _unspaced_char(Scratch* s, uint32_t cp) noexcept nogil:
     cdef uint8_t pair[8]
     cdef int n
     _flush_word(s)
-    if (s.flags & MODE_MASK) == MODE_SHINGLES:
-        n = _put_utf8(pair, cp)
-        _emit_char_unit(s, _xxh64(pair, <size_t>n, 0))
-        return
     if s.run_len:
         memcpy(pair, s.prev, <size_t>s.prev_len)
         n = s.prev_len + _put_utf8(pair + s.prev_len, cp)
@@ -699,8 +690,107 @@ cdef void _scan(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept nogil:
     _flush_word(s)
     if s.run_len:
         _end_run(s)
-    if mode == MODE_SHINGLES:
-        _finish_shingles(s)
+
+
+# --------------------------------------------------------------------------
+# Verification shingles
+# --------------------------------------------------------------------------
+
+cdef enum:
+    # A text is compared on characters when at least 1/CHAR_SHARE_DIV of its
+    # non-space characters are of scripts written without spaces (20 %).
+    CHAR_SHARE_DIV = 5
+
+
+cdef inline bint _is_space(uint32_t cp) noexcept nogil:
+    # White space as str.split() sees it (Unicode White_Space and U+001C..001F).
+    return ((0x09 <= cp <= 0x0D) or (0x1C <= cp <= 0x20) or cp == 0x85 or cp == 0xA0 or cp == 0x1680
+            or (0x2000 <= cp <= 0x200A) or cp == 0x2028 or cp == 0x2029 or cp == 0x202F or cp == 0x205F
+            or cp == 0x3000)
+
+
+cdef inline int _push_hash(uint64_t** buf, size_t* n, size_t* cap, uint64_t h) noexcept nogil:
+    cdef uint64_t* bigger
+    cdef size_t new_cap
+    if n[0] == cap[0]:
+        new_cap = 2 * cap[0] if cap[0] else 1024
+        bigger = <uint64_t*>realloc(buf[0], new_cap * sizeof(uint64_t))
+        if bigger == NULL:
+            return -1
+        buf[0] = bigger
+        cap[0] = new_cap
+    buf[0][n[0]] = h
+    n[0] += 1
+    return 0
+
+
+cdef inline void _shingle_flush_word(Scratch* s) noexcept nogil:
+    if s.word_len:
+        if _push_hash(&s.units, &s.n_units, &s.units_cap, _xxh64(s.word, s.word_len, 0)) != 0:
+            s.failed = 1
+        s.word_len = 0
+
+
+cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
+    """One folded code point: into the character stream, and into a word or between words."""
+    cdef uint8_t buf[4]
+    cdef int cls
+    if _is_space(cp):
+        _shingle_flush_word(s)
+        return
+    if _push_hash(&s.chars, &s.n_chars, &s.chars_cap, _xxh64(buf, <size_t>_put_utf8(buf, cp), 0)) != 0:
+        s.failed = 1
+    cls = sd_char_class(cp)
+    if cls == SD_UNSPACED:
+        s.n_unspaced += 1
+    if cls != SD_SEP:
+        _word_append(s, cp)   # as \w+ does, unspaced characters join words here
+    else:
+        _shingle_flush_word(s)
+
+
+cdef void _count_ngrams(Scratch* s, const uint64_t* units, size_t n_units, int size) noexcept nogil:
+    # A stream shorter than the shingle size is represented by its units.
+    cdef size_t x
+    cdef uint8_t buf[8 * MAX_NGRAM]
+    cdef int k
+    if n_units < <size_t>size or size == 1:
+        for x in range(n_units):
+            _count(s, units[x])
+        return
+    for x in range(n_units - size + 1):
+        for k in range(size):
+            sd_write64(buf + 8 * k, units[x + k])
+        _count(s, _xxh64(buf, 8 * size, 0))
+
+
+cdef void _scan_shingles(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept nogil:
+    """Verification shingles of UTF-8 text (MODE_SHINGLES), folded as for fingerprints.
+
+    Text whose non-space characters are at least 20 % unspaced-script
+    characters gives the character ``char_n``-grams of its non-space
+    characters (punctuation included, white space skipped); other text the
+    word ``lo``-grams of its words (runs of letters, numbers and marks).
+    """
+    cdef Py_ssize_t i = 0
+    cdef uint32_t cp
+    cdef uint32_t out[FOLD_BUF]
+    cdef int x, n_out
+    cdef bint lower = (s.flags & FOLD_CASE) != 0, t2s = (s.flags & FOLD_T2S) != 0
+    while i < n and not s.failed:
+        if t[i] < 0x80:
+            _shingle_char(s, ASCII_LOWER[t[i]] if lower else t[i])
+            i += 1
+            continue
+        i += _decode_utf8(t, i, n, &cp)
+        n_out = sd_fold(cp, lower, out)
+        for x in range(n_out):
+            _shingle_char(s, sd_t2s(out[x]) if t2s else out[x])
+    _shingle_flush_word(s)
+    if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= s.n_chars:
+        _count_ngrams(s, s.chars, s.n_chars, s.char_n)
+    else:
+        _count_ngrams(s, s.units, s.n_units, s.lo)
 
 
 # --------------------------------------------------------------------------
@@ -833,9 +923,8 @@ def fingerprint_batch(list docs not None, TermWeights weights not None,
 def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int char_n=1):
     """Distinct token hashes of each document, as CSR parts ``(indptr, terms)``.
 
-    With MODE_SHINGLES in ``flags``: verification shingles, the word
-    ``ngram_lo``-grams over the document's words and the ``char_n``-grams over
-    its sequence of unspaced-script characters (``ngram_lo == ngram_hi``).
+    With MODE_SHINGLES in ``flags``: verification shingles (``ngram_lo ==
+    ngram_hi`` words, or ``char_n`` characters; see ``_scan_shingles``).
     """
     cdef _Docs d = _Docs(docs)
     cdef Py_ssize_t i
@@ -854,7 +943,10 @@ def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int cha
         with nogil:
             for i in range(d.n):
                 _scratch_reset(&s)
-                _scan(&s, d.ptrs[i], d.lens[i])
+                if (flags & MODE_MASK) == MODE_SHINGLES:
+                    _scan_shingles(&s, d.ptrs[i], d.lens[i])
+                else:
+                    _scan(&s, d.ptrs[i], d.lens[i])
                 if s.failed:
                     break
                 if total + s.used > cap:

@@ -27,7 +27,7 @@ from .hasher import SimHasher
 MAX_K = 10
 ShingleSize = Union[int, tuple[int, int]]
 DEFAULT_SHINGLE_SIZE = (3, 5)
-"""Verification shingles: word 3-grams and character 5-grams (scripts without spaces)."""
+"""Verification shingles: word 3-grams, or character 5-grams for text in scripts without spaces."""
 KeepRule = Union[str, Callable[[int], Any]]
 ProgressFactory = Callable[..., Any]
 
@@ -248,9 +248,9 @@ def dedup(
         Which document of a cluster is kept (see :func:`choose_kept`).
     verify : float or None, default=0.8
         Keep only candidate links whose documents' shingle sets
-        (:func:`shingle_sets`: word 3-grams, and character 5-grams in scripts
-        written without spaces) have Jaccard similarity of at least
-        ``verify``; None links every candidate.
+        (:func:`shingle_sets`: word 3-grams, or character 5-grams for text
+        mostly in scripts written without spaces) have Jaccard similarity of
+        at least ``verify``; None links every candidate.
     shingle_size : int or (int, int), default=(3, 5)
         Verification shingle sizes: words, and characters of scripts without
         spaces. An int sets the word size only.
@@ -480,14 +480,15 @@ def shingle_sets(hasher: SimHasher, docs: Sequence[object], shingle_size: Shingl
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Each document's distinct shingle hashes, ascending, as CSR ``(indptr, terms)``.
 
-    A document's shingles are the word n-grams over its words (scripts written
-    with spaces) and the character n-grams over its sequence of characters of
-    scripts written without spaces (Chinese, Japanese, Thai, ...; punctuation,
-    spaces and words between them are skipped), with ``shingle_size = (words,
-    characters)``, default (3, 5). A stream shorter than its size is
-    represented by its words or characters. The text is the hasher's (decoded,
-    HTML extracted, folded as the hasher folds) but not its tokenizer's:
-    verification does not depend on a word segmenter.
+    With ``shingle_size = (words, characters)``, default (3, 5): a text whose
+    non-space characters are at least 20 % characters of scripts written
+    without spaces (Chinese, Japanese, Thai, ...) gives the character
+    n-grams of its non-space characters (punctuation included, white space
+    skipped); any other text the word n-grams of its words (runs of letters,
+    numbers and marks). A text shorter than its size is represented by its
+    characters or words. The text is the hasher's (decoded, HTML extracted,
+    folded as the hasher folds) but not its tokenizer's: verification does
+    not depend on a word segmenter.
     """
     words, chars = check_shingle_size(shingle_size)
     prepare = hasher._preparer()

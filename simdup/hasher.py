@@ -150,7 +150,7 @@ class SimHasher:
     min_df : int, default=1
         Tokens in fewer documents than this are left out of the IDF table
         (they then weigh as unseen tokens).
-    idf_cap_df : float or None, default=0.05
+    idf_cap_df : float or None, default=0.1
         Bound on the IDF (spec step 5): tokens in fewer than this share of
         the fitted documents, and unseen tokens, all weigh the IDF of a token
         in exactly this share (at least one document). None: scikit-learn's
@@ -199,7 +199,7 @@ class SimHasher:
         sublinear_tf: bool = False,
         binary: bool = False,
         min_df: int = 1,
-        idf_cap_df: float | None = 0.05,
+        idf_cap_df: float | None = 0.1,
         encoding_errors: str = "replace",
         input: str = "auto",
         html_content: str = "main",

@@ -133,27 +133,24 @@ def token_hashes(tokens: list[str], ngram_range: tuple[int, int] = (1, 1)) -> li
 
 
 def shingles(text: str, word_n: int = 3, char_n: int = 5, lower: bool = True, traditional: bool = False) -> set[int]:
-    """Verification shingles: word n-grams over the words, character n-grams over the unspaced characters."""
-    words: list[int] = []
-    chars: list[int] = []
+    """Verification shingles: character n-grams of the non-space characters when at least 20 % of
+    them are unspaced-script characters, else word n-grams (words: runs of word and unspaced characters)."""
+    folded = "".join(fold_char(c, lower, traditional) for c in text)
+    chars = "".join(folded.split())
+    words = []
     word: list[str] = []
-    for ch in "".join(fold_char(c, lower, traditional) for c in text) + " ":
-        cls = char_class(ch)
-        if cls == WORD:
+    for ch in folded + " ":
+        if char_class(ch) != SEP:
             word.append(ch)
-            continue
-        if word:
-            words.append(term_hash("".join(word)))
+        elif word:
+            words.append("".join(word))
             word = []
-        if cls == UNSPACED_CHAR:
-            chars.append(term_hash(ch))
-    out: set[int] = set()
-    for stream, n in ((words, word_n), (chars, char_n)):
-        if len(stream) < n:
-            out.update(stream)
-        else:
-            out.update(stream[x] if n == 1 else _ngram_hash(stream[x:x + n]) for x in range(len(stream) - n + 1))
-    return out
+    unspaced = sum(char_class(c) == UNSPACED_CHAR for c in chars)
+    units, n = (list(chars), char_n) if unspaced and 5 * unspaced >= len(chars) else (words, word_n)
+    hashes = [term_hash(u) for u in units]
+    if len(hashes) < n or n == 1:
+        return set(hashes)
+    return {_ngram_hash(hashes[x:x + n]) for x in range(len(hashes) - n + 1)}
 
 
 def term_weight(tf: int, idf_q: int, tf_mode: int) -> int:
