@@ -21,9 +21,10 @@ near-duplicates the corpus already holds.
 Ground truth, exact and independent of simdup (pure Python and NumPy): a
 document is *unspaced* when at least 20 % of its non-space characters belong
 to scripts written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar,
-Tibetan); its shingles are then the character 5-grams of its text with all
-whitespace removed, otherwise the word 3-grams of its NFKC, case-folded
-``\\w+`` words. Shingles are hashed with Python's ``hash`` (one process, so
+Tibetan); its shingles are then the character 5-grams of its text after NFKC
+and OpenCC's Traditional-to-Simplified conversion, with all whitespace
+removed (a copy in full-width forms or Traditional characters is the same
+article), otherwise the word 3-grams of its NFKC, case-folded ``\\w+`` words. Shingles are hashed with Python's ``hash`` (one process, so
 consistent; 64-bit, collisions negligible). Every pair with Jaccard >= 0.5 is
 found exactly: prefix filtering (a pair with Jaccard >= t shares one of the
 first |A| - ceil(t|A|) + 1 shingles of A in a global rarest-first order) gives
@@ -66,6 +67,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -104,10 +106,19 @@ def is_unspaced(text: str) -> bool:
     return bool(chars) and len(UNSPACED_CHAR.findall(chars)) >= 0.2 * len(chars)
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
 def shingle_array(text: str) -> np.ndarray:
     """Sorted distinct shingle hashes: character 5-grams (unspaced text) or word 3-grams."""
     if is_unspaced(text):
-        chars = "".join(text.split())
+        # The same article in full-width forms or in Traditional characters is the
+        # same text: NFKC, and OpenCC's own (phrase-level) Traditional-to-Simplified.
+        chars = "".join(_t2s()(unicodedata.normalize("NFKC", text)).split())
         grams = [chars[x:x + 5] for x in range(max(1, len(chars) - 4))] if chars else []
     else:
         words = WORD.findall(unicodedata.normalize("NFKC", text).casefold())
@@ -276,36 +287,18 @@ def simdup_variants() -> dict[str, Callable[[list[str]], dict]]:
     """``dedup`` keyword arguments per named variant, made per run from the documents.
 
     "defaults" passes nothing, so it measures whatever defaults the installed
-    simdup has. The "v2 emulation" rows are candidates from ``study_v2.py``
-    built from today's API: words + CJK character bigrams after NFKC and
-    Traditional-to-Simplified folding, with raw TF and no IDF, or raw TF times
-    an IDF capped at the IDF of a token in 10 % of the documents (that hasher
-    is fitted here, before ``dedup``, so its fitting time is in "s" but not in
-    the fingerprint MB/s).
+    simdup has; the others change one choice of spec v2 each: no IDF at all,
+    or the weights of spec v1 (sublinear TF, unbounded IDF).
     """
     variants: dict[str, Callable[[list[str]], dict]] = {
         "defaults": lambda docs: {},
         "defaults, verify=None": lambda docs: {"verify": None},
         "k=3, verify=None": lambda docs: {"k": 3, "verify": None},
     }
-    if importlib.util.find_spec("opencc"):
-        variants["v2 emulation: bigrams+NFKC+t2s, raw TF"] = lambda docs: {
-            "hasher": SimHasher(tokenizer=make_tokenizer((2,), "nfkc+t2s"), use_idf=False, sublinear_tf=False)}
-        variants["v2 emulation: bigrams+NFKC+t2s, raw TF x IDF capped 10 %"] = lambda docs: {
-            "hasher": capped_hasher(docs, make_tokenizer((2,), "nfkc+t2s"), 0.1)}
+    variants["no IDF (raw TF only)"] = lambda docs: {"hasher": SimHasher(use_idf=False)}
+    variants["spec v1 weights (sublinear TF, unbounded IDF)"] = lambda docs: {
+        "hasher": SimHasher(sublinear_tf=True, idf_cap_df=None)}
     return variants
-
-
-def capped_hasher(docs: list[str], tokenizer: Callable[[str], list[str]], share: float) -> SimHasher:
-    """Raw TF x smooth IDF capped at the IDF of a token in ``share`` of the documents (unseen: the cap)."""
-    from simdup.hasher import _quantize
-
-    hasher = SimHasher(tokenizer=tokenizer, sublinear_tf=False).fit(docs)
-    n = hasher.n_docs_
-    cap = float(np.log((1 + n) / (1 + share * n)) + 1)
-    idf = np.minimum(hasher._idf_q / 65536.0, cap)
-    hasher._set_idf(hasher._vocabulary, _quantize(idf), int(_quantize(np.array([cap]))[0]), n)
-    return hasher
 
 
 def run_simdup(docs: list[str], params: Callable[[list[str]], dict]) -> Result:
