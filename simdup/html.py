@@ -37,6 +37,13 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    links: breadcrumbs, tag lists, "next/previous" bars) and lone furniture
    words ("Advertisement", "Share", "Print", "广告", ...) are dropped.
 
+5. **Second look**: when the article found has fewer than
+   ``MIN_ARTICLE_TOKENS`` tokens, rules 1-4 also run on all visible text
+   (one more C pass, for short pages only); an article found there at
+   least twice as long wins:
+   resiliparse's main-content pass sometimes keeps a sidebar and drops the
+   article, and two pages of one site then share only that sidebar.
+
 Tokens here are ``\\w+`` words, and each CJK character counts as one, so the
 rules need no language detection. The constants were chosen on one half
 of two labelled sets and checked on the other (``benchmarks/bench_html.py``). It needs the ``html``
@@ -52,8 +59,9 @@ Results on awkward pages (never an exception, never a hang):
 - with ``"main"``, a page whose main-content heuristics and filters keep
   nothing falls back to all its visible text (a page with no article is what it shows);
 - a page nested deeper than ``MAX_MAIN_DEPTH`` levels (estimated from its
-  tags) falls back to all visible text: resiliparse's main-content pass takes
-  time quadratic in the nesting depth, the plain pass linear time.
+  tags) skips resiliparse's main-content pass, which takes time quadratic in
+  the nesting depth, and looks for its article in all visible text (rule 5;
+  the plain pass is linear).
 """
 
 from __future__ import annotations
@@ -86,6 +94,8 @@ MAX_LINK_DENSITY = 0.5
 """Blocks inside the article with a larger share of link tokens are dropped."""
 HEADLINE_REACH = 6
 """How many blocks before the article a headline may stand."""
+MIN_ARTICLE_TOKENS = 100
+"""An article shorter than this is looked for in all visible text too (rule 5 of the module docstring)."""
 MIN_TEXT_BEFORE_COMMENTS = 50
 """Tokens of text that must come before a comments heading for it to end the article."""
 
@@ -187,13 +197,13 @@ def _count(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-def main_blocks(html: str) -> list[Block]:
-    """The blocks (non-empty lines) of resiliparse's main content, comment sections left out.
+def main_blocks(html: str, main_content: bool = True) -> list[Block]:
+    """The blocks (non-empty lines) of resiliparse's main content (or all text), comment sections left out.
 
     One C pass (``preserve_formatting="minimal_html"``, ``links=True``) marks
     headings and links; the per-line work here is a few regular expressions.
     """
-    marked = _extractor()(html, preserve_formatting="minimal_html", main_content=True, alt_texts=False,
+    marked = _extractor()(html, preserve_formatting="minimal_html", main_content=main_content, alt_texts=False,
                           list_bullets=False, links=True, comments=False)
     blocks = []
     for line in marked.split("\n"):
@@ -252,8 +262,14 @@ def extract_text(html: str, content: str = "main") -> str:
 
 def _extract(html: str, content: str) -> str:
     text = ""
-    if content == "main" and nesting_depth_estimate(html) <= MAX_MAIN_DEPTH:
-        text = "\n".join(b.text for b in select_article(main_blocks(html)))
+    if content == "main":
+        article = select_article(main_blocks(html)) if nesting_depth_estimate(html) <= MAX_MAIN_DEPTH else []
+        if sum(b.tokens for b in article) < MIN_ARTICLE_TOKENS:
+            # 5. resiliparse's main-content pass sometimes keeps a sidebar and loses the article.
+            alternative = select_article(main_blocks(html, main_content=False))
+            if sum(b.tokens for b in alternative) > 2 * sum(b.tokens for b in article):
+                article = alternative
+        text = "\n".join(b.text for b in article)
     if not text.strip():
         text = _extractor()(html, main_content=False, alt_texts=False, list_bullets=False)
     return text
