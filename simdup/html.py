@@ -207,12 +207,16 @@ def main_blocks(html: str, main_content: bool = True) -> list[Block]:
                           list_bullets=False, links=True, comments=False)
     blocks = []
     for line in marked.split("\n"):
-        text = html_module.unescape(_TAG.sub("", line)).strip()
+        text = _TAG.sub("", line) if "<" in line else line
+        if "&" in text:
+            text = html_module.unescape(text)
+        text = text.strip()
         if not text:
             continue
         tokens = _count(text)
-        links = sum(_count(html_module.unescape(_TAG.sub("", a))) for a in _LINK.findall(line))
-        heading = _HEADING.match(line)
+        # Link text is counted without unescaping entities: "&amp;" adds a token, rarely and harmlessly.
+        links = sum(_count(_TAG.sub("", a)) for a in _LINK.findall(line)) if "<a " in line else 0
+        heading = _HEADING.match(line) if "<h" in line else None
         blocks.append(Block(text, tokens, min(links, tokens), int(heading.group(1)) if heading else 0))
     return blocks
 
