@@ -219,6 +219,17 @@ def test_broken_html_gives_text(doc) -> None:
     assert n[0] > 0
 
 
+def test_binary_junk_and_odd_nesting_give_a_result_quickly() -> None:
+    rng = np.random.default_rng(12)
+    start = time.perf_counter()
+    for _ in range(10):
+        junk = rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+        assert isinstance(html_to_text(junk), str) and isinstance(html_to_text(b"<html><body>" + junk), str)
+    assert extract_text("<table>" * 5000 + "cell words" + "</table>" * 5000) == "cell words"
+    assert extract_text('<a href="x">' * 5000 + "link words") == "link words"  # a page of links is what it shows
+    assert time.perf_counter() - start < 10
+
+
 def test_lone_surrogates_become_separators() -> None:
     assert [w for w in extract_text("<p>c\ud800d</p>", "all").split("\ufffd") if w] == ["c", "d"]
 
