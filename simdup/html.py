@@ -36,6 +36,8 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    Dragnet dev half, within 6 bits 66 % against 63 %); on pages whose
    reference leaves the title out (Mozilla's Readability) it costs little
    (47 % either way within 3 bits, 68 % against 70 % within 6).
+   resiliparse's post metadata (bylines, dates: ``post_meta``) is kept for
+   the same reason (without it, token F1 0.873 against 0.880 on that half).
 4. **Inside the segment**, link-dense blocks (over half their tokens in
    links: breadcrumbs, tag lists, "next/previous" bars) and lone furniture
    words ("Advertisement", "Share", "Print", "广告", ...) are dropped.
