@@ -29,14 +29,13 @@ Python, a few hundred per page at most (:func:`main_blocks`):
 3. **Headline**: a heading that the page's ``<title>`` repeats, else the
    nearest ``<h1>`` (else ``<h2>``), at most ``HEADLINE_REACH`` blocks
    before the segment (or in its first two blocks), is kept with the blocks
-   between it and the segment (byline, date). Measured: the hand-made gold text of news
-   pages includes title, byline and date (Dragnet), and keeping them puts a
-   page within 3 bits of its article more often (38 % against 34 % of the
-   Dragnet dev half, within 6 bits 66 % against 63 %); on pages whose
-   reference leaves the title out (Mozilla's Readability) it costs little
-   (47 % either way within 3 bits, 68 % against 70 % within 6).
-   resiliparse's post metadata (bylines, dates: ``post_meta``) is kept for
-   the same reason (without it, token F1 0.873 against 0.880 on that half).
+   between it and the segment (byline, date). Measured: the hand-made gold
+   text of news pages includes title, byline and date (Dragnet), and keeping
+   them puts a page within 3 bits of its article more often (43 % against
+   37 % of the Dragnet dev half, within 6 bits 66 % against 62 %); on pages
+   whose reference leaves the title out (Mozilla's Readability) it made no
+   difference (55 % and 74 % either way). resiliparse's post metadata (bylines, dates: ``post_meta``) is kept for
+   the same reason (without it, token F1 0.870 against 0.877 on that half).
 4. **Inside the segment**, lone furniture words ("Advertisement", "Share",
    "Print", "广告", ...) are dropped. Link-dense blocks are not dropped
    there: the segment's score already keeps link lists (breadcrumbs, tag
@@ -44,20 +43,20 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    or after the article, and inside it they are mostly the article's own
    lists. Measured: dropping blocks with over half their tokens in links
    put fewer pages within 3 bits of their article on both halves of both
-   labelled sets (Dragnet dev half 38 % against 42 %, Mozilla's 47 % against
-   51 %).
-
+   labelled sets (dev halves: Dragnet 38 % against 43 %, Mozilla 49 %
+   against 55 %).
 5. **Second look**: when the article found has fewer than
    ``MIN_ARTICLE_TOKENS`` tokens, rules 1-4 also run on all visible text
-   (one more C pass, for short pages only); an article found there at
-   least twice as long wins:
-   resiliparse's main-content pass sometimes keeps a sidebar and drops the
-   article, and two pages of one site then share only that sidebar.
+   (one more C pass, for short pages only); an article found there at least
+   twice as long wins: resiliparse's main-content pass sometimes keeps a
+   sidebar and drops the article, and two pages of one site then share
+   only that sidebar.
 
 Tokens here are ``\\w+`` words, and each CJK character counts as one, so the
-rules need no language detection. The constants were chosen on one half
-of two labelled sets and checked on the other (``benchmarks/bench_html.py``). It needs the ``html``
-extra: ``pip install 'simdup[html]'``. The text of a page therefore depends
+rules need no language detection. The constants (``BLOCK_PENALTY``,
+``LINK_WEIGHT``, ...) were chosen on one half of two labelled sets and
+checked on the other (``benchmarks/bench_html.py``, part 0). It needs the
+``html`` extra: ``pip install 'simdup[html]'``. The text of a page therefore depends
 on resiliparse's version (:func:`extractor_version`), not only on the
 fingerprint spec.
 
@@ -96,7 +95,7 @@ _HTML_START = re.compile(
     rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table|article|!--)[\s>/]",
     re.IGNORECASE | re.DOTALL,
 )
-BLOCK_PENALTY = 3.0
+BLOCK_PENALTY = 4.0
 """Score of a block in the densest-segment search, subtracted per block (see module docstring)."""
 LINK_WEIGHT = 2.0
 """Score subtracted per link token, on top of not counting it as text."""
