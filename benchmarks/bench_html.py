@@ -165,14 +165,14 @@ def labelled_extractors() -> dict[str, Callable[[str], str] | None]:
         systems["trafilatura favor_precision"] = lambda h: trafilatura.extract(h, favor_precision=True) or ""
         systems["trafilatura default"] = lambda h: trafilatura.extract(h) or ""
     try:
-        from readability import Document
+        from readability import Document  # type: ignore[import-untyped]
     except ImportError:
         systems["readability-lxml"] = None
     else:
         def readability_text(h: str) -> str:
             try:
                 summary = Document(h).summary()
-            except Exception:  # readability raises on pages it cannot parse (e.g. no body)
+            except Exception:  # noqa: BLE001 -- readability and lxml raise several kinds on pages they cannot parse
                 return ""
             return extract_plain_text(summary, main_content=False, alt_texts=False, list_bullets=False)
         systems["readability-lxml"] = readability_text
@@ -227,7 +227,7 @@ def compare_on_labelled(limit: int | None) -> None:
                     continue
                 p, r, f = np.mean([token_prf(t, g) for t, g in zip(got, gold)], axis=0)
                 hasher = SimHasher().fit(got)
-                d = np.bitwise_count(hasher.transform(got) ^ hasher.transform(gold))
+                d = np.bitwise_count(np.asarray(hasher.transform(got)) ^ np.asarray(hasher.transform(gold)))
                 pages = [rows[i]["html"] for i in idx] if name == "simdup main content" else got
                 with_own, mixed = dedup_with_articles(pages, gold)
                 print(f"| {title.split(' (')[0]} | {label} ({len(got)}) | {name} | {p:.3f} | {r:.3f} | {f:.3f} | "
@@ -394,8 +394,8 @@ def throughput(pages: list[str]) -> None:
     print(f"SimHasher.default(), input='html', main content: {total:.2f} s = {len(docs) / total:,.0f} pages/s, "
           f"{mb / total:.1f} MB/s")
     print(f"  of which charset decoding {spent['decode']:.2f} s ({spent['decode'] / total:.0%}), resiliparse "
-          f"extraction and block rules {spent['extract']:.2f} s ({spent['extract'] / total:.0%}), the rest (lower-casing, "
-          f"tokens, weights, bits) {rest:.2f} s ({rest / total:.0%})")
+          f"extraction and block rules {spent['extract']:.2f} s ({spent['extract'] / total:.0%}), "
+          f"the rest (lower-casing, tokens, weights, bits) {rest:.2f} s ({rest / total:.0%})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,27 +121,27 @@ def links(*texts: str) -> str:
 
 
 FURNITURE = {
-    "comment thread": ('<div id="comments" class="comments-area"><h3>3 Comments</h3><ol class="comment-list">'
-                       '<li class="comment"><p>Finally! I have waited for this tram line since I moved here in '
-                       'two thousand and nine, and my children will be able to ride it to school.</p></li>'
-                       '<li class="comment"><p>What a waste of money, the buses were perfectly fine and nobody '
-                       'asked the shop owners on the main street what they think about two years of works.</p>'
-                       "</li></ol></div>", "waited for this tram"),
-    "comments under a heading only": ("<h2>Leave a Reply</h2><p>Finally! I have waited for this tram line since I "
-                                      "moved here in two thousand and nine, and my children will ride it.</p>",
+    "comment thread": (('<div id="comments" class="comments-area"><h3>3 Comments</h3><ol class="comment-list">'
+                        '<li class="comment"><p>Finally! I have waited for this tram line since I moved here in '
+                        'two thousand and nine, and my children will be able to ride it to school.</p></li>'
+                        '<li class="comment"><p>What a waste of money, the buses were perfectly fine and nobody '
+                        'asked the shop owners on the main street what they think about two years of works.</p>'
+                        "</li></ol></div>"), "waited for this tram"),
+    "comments under a heading only": (("<h2>Leave a Reply</h2><p>Finally! I have waited for this tram line since "
+                                       "I moved here in two thousand and nine, and my children will ride it.</p>"),
                                       "waited for this tram"),
     "related list": ('<div class="related-posts"><h3>Related</h3><ul>'
                      + links("Bus drivers strike for the third time this year over pay and hours",
                              "New cycle lanes open on the river embankment after long delays",
                              "Mayor promises cheaper tickets for students and pensioners from June")
                      + "</ul></div>", "cycle lanes"),
-    "share bar": ('<div class="share-bar"><a href="/fb">Share on Facebook</a> <a href="/tw">Share on Twitter</a> '
-                  '<a href="/mail">Send by email</a></div>', "Facebook"),
-    "caption": ('<figure><img src="tram.jpg" alt="A tram"><figcaption>A tram in the old town. Photo: Max '
-                "Mustermann / City Archive</figcaption></figure>", "Mustermann"),
+    "share bar": (('<div class="share-bar"><a href="/fb">Share on Facebook</a> <a href="/tw">Share on Twitter</a> '
+                   '<a href="/mail">Send by email</a></div>'), "Facebook"),
+    "caption": (('<figure><img src="tram.jpg" alt="A tram"><figcaption>A tram in the old town. Photo: Max '
+                 "Mustermann / City Archive</figcaption></figure>"), "Mustermann"),
     "advertisement": ('<div class="ad"><span>Advertisement</span></div>', "Advertisement"),
-    "tag links": ('<p class="tags">Tags: <a href="/t/1">transport</a>, <a href="/t/2">trams</a>, '
-                  '<a href="/t/3">city council</a>, <a href="/t/4">elections</a></p>', "elections"),
+    "tag links": (('<p class="tags">Tags: <a href="/t/1">transport</a>, <a href="/t/2">trams</a>, '
+                   '<a href="/t/3">city council</a>, <a href="/t/4">elections</a></p>'), "elections"),
 }
 
 
