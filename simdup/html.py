@@ -34,8 +34,9 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    them puts a page within 3 bits of its article more often (43 % against
    37 % of the Dragnet dev half, within 6 bits 66 % against 62 %); on pages
    whose reference leaves the title out (Mozilla's Readability) it made no
-   difference (55 % and 74 % either way). resiliparse's post metadata (bylines, dates: ``post_meta``) is kept for
-   the same reason (without it, token F1 0.870 against 0.877 on that half).
+   difference (55 % and 74 % either way). resiliparse's post metadata
+   (bylines, dates: ``post_meta``) is kept for the same reason (without it,
+   token F1 0.870 against 0.877 on that half).
 4. **Inside the segment**, lone furniture words ("Advertisement", "Share",
    "Print", "广告", ...) are dropped. Link-dense blocks are not dropped
    there: the segment's score already keeps link lists (breadcrumbs, tag
@@ -56,8 +57,8 @@ Tokens here are ``\\w+`` words, and each CJK character counts as one, so the
 rules need no language detection. The constants (``BLOCK_PENALTY``,
 ``LINK_WEIGHT``, ...) were chosen on one half of two labelled sets and
 checked on the other (``benchmarks/bench_html.py``, part 0). It needs the
-``html`` extra: ``pip install 'simdup[html]'``. The text of a page therefore depends
-on resiliparse's version (:func:`extractor_version`), not only on the
+``html`` extra: ``pip install 'simdup[html]'``. The text of a page therefore
+depends on resiliparse's version (:func:`extractor_version`), not only on the
 fingerprint spec.
 
 Results on awkward pages (never an exception, never a hang):
@@ -65,8 +66,9 @@ Results on awkward pages (never an exception, never a hang):
 - broken HTML is repaired as browsers do (the HTML5 parsing algorithm);
 - a page without visible text, or with only scripts, gives ``""`` (so the
   fingerprint 0 and no tokens: never a near-duplicate);
-- with ``"main"``, a page whose main-content heuristics and filters keep
-  nothing falls back to all its visible text (a page with no article is what it shows);
+- with ``"main"``, a page whose main-content heuristics and rules keep
+  nothing falls back to all its visible text (a page with no article is what
+  it shows);
 - a page nested deeper than ``MAX_MAIN_DEPTH`` levels (estimated from its
   tags) skips resiliparse's main-content pass, which takes time quadratic in
   the nesting depth, and looks for its article in all visible text (rule 5;
@@ -259,9 +261,9 @@ def select_article(blocks: list[Block], title: str = "") -> list[Block]:
     near = range(max(0, start - HEADLINE_REACH), min(start + 2, end))
     headline = next((i for i in reversed(near) if blocks[i].heading and blocks[i].tokens >= 2
                      and " ".join(blocks[i].text.lower().split()) in title), None)
-    for level in (1, 2):
-        if headline is None:
-            headline = next((i for i in reversed(near) if i < start and blocks[i].heading == level), None)
+    if headline is None:
+        headline = next((i for level in (1, 2) for i in reversed(near) if i < start and blocks[i].heading == level),
+                        None)
     if headline is not None:
         start = min(start, headline)
     return [b for b in blocks[start:end]  # 4. lone furniture words
