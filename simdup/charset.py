@@ -6,9 +6,19 @@
    browser let a BOM override any declaration: the BOM is written by the tool
    that encoded the bytes, a declaration by whoever wrote the template;
 2. the **HTTP header**: the ``charset`` parameter of a ``Content-Type`` value;
-3. the **meta tag** in the first 4 KiB: ``<meta charset=...>`` or
+3. **valid UTF-8 with non-ASCII bytes** is UTF-8, whatever the meta tag
+   says. Templates often keep a stale ``<meta charset=gb2312>`` or
+   ``iso-8859-1`` after the site moved to UTF-8 (e.g. the ``qq`` page of
+   Mozilla Readability's tests). The reverse mistake is vanishingly
+   unlikely: UTF-8 multi-byte sequences need a lead byte 0xC2-0xF4 followed
+   by exactly the right number of 0x80-0xBF bytes, a pattern that text in
+   windows-125x, GB18030, Big5, Shift_JIS or EUC-KR breaks within a few
+   characters (any accented letter or CJK character followed by an ASCII
+   byte). Pure-ASCII pages still follow their meta tag, which matters for
+   7-bit encodings such as ISO-2022-JP;
+4. the **meta tag** in the first 4 KiB: ``<meta charset=...>`` or
    ``<meta http-equiv="Content-Type" content="...; charset=...">``;
-4. **detection**: bytes that are valid UTF-8 (pure ASCII included) are UTF-8;
+5. **detection**: bytes that are valid UTF-8 (pure ASCII included) are UTF-8;
    otherwise charset-normalizer guesses from the first 64 KiB, and
    windows-1252 is the last resort.
 
@@ -53,7 +63,7 @@ class Decoded(NamedTuple):
 
     text: str
     encoding: str
-    source: str  # "bom", "header", "meta", "utf-8" or "detected"
+    source: str  # "bom", "header", "utf-8" (valid UTF-8, declared or not), "meta" or "detected"
 
 
 def normalize_charset(label: str | None, *, from_meta: bool = False) -> str | None:
@@ -91,11 +101,8 @@ def charset_from_meta(data: bytes) -> str | None:
 
 def detect_charset(data: bytes) -> tuple[str, str]:
     """``(codec, source)`` for undeclared bytes: UTF-8 if valid, else detected."""
-    try:
-        data.decode("utf-8")
+    if _is_utf8(data):
         return "utf-8", "utf-8"
-    except UnicodeDecodeError:
-        pass
     try:
         from charset_normalizer import from_bytes
     except ImportError:
@@ -105,6 +112,14 @@ def detect_charset(data: bytes) -> tuple[str, str]:
     best = from_bytes(data[:DETECT_SAMPLE_BYTES]).best()
     name = normalize_charset(best.encoding) if best is not None else None
     return (name or FALLBACK), "detected"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode_html(data: bytes, content_type: str | None = None, errors: str = "replace") -> Decoded:
@@ -127,6 +142,8 @@ def decode_html(data: bytes, content_type: str | None = None, errors: str = "rep
         if data.startswith(bom):
             return Decoded(data[len(bom):].decode(name, errors), name, "bom")
     declared, source = charset_from_content_type(content_type), "header"
+    if declared is None and not data.isascii() and _is_utf8(data):
+        return Decoded(data.decode("utf-8", errors), "utf-8", "utf-8")
     if declared is None:
         declared, source = charset_from_meta(data), "meta"
     name, source = (declared, source) if declared is not None else detect_charset(data)

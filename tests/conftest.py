@@ -32,3 +32,15 @@ def fudan_texts() -> list[str]:
 def web_pages() -> list[dict]:
     """The 922 real pages of trafilatura's evaluation set: ``id`` and ``html``."""
     return shared_records("web_pages_trafilatura.jsonl.gz", 10_000)
+
+
+@pytest.fixture(scope="session")
+def readability_pages() -> list[dict]:
+    """Mozilla Readability's 94 real test pages: ``id``, ``html``, ``text`` (its accepted output), ``lang``."""
+    return shared_records("mozilla_readability_testpages.jsonl.gz", 10_000)
+
+
+@pytest.fixture(scope="session")
+def dragnet_pages() -> list[dict]:
+    """Dragnet's 415 test pages: ``id``, ``html``, ``text`` (hand-made article text). AGPLv3: read by path only."""
+    return shared_records("dragnet_test.jsonl.gz", 10_000)

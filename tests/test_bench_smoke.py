@@ -55,6 +55,9 @@ def test_bench_html_tiny() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "resiliparse" in run.stdout and "Jaccard vs trafilatura" in run.stdout
+    assert "Main content against ground truth" in run.stdout
+    assert "| Dragnet | dev (15) | simdup main content |" in run.stdout
+    assert "| Mozilla Readability test pages | test (15) | trafilatura favor_precision |" in run.stdout
     assert "wrapped (same article, other template): recall | 10 |" in run.stdout
     assert "pages/s" in run.stdout and "resiliparse extraction" in run.stdout
 

@@ -90,3 +90,41 @@ def test_hasher_uses_the_charset_for_html_but_not_for_text() -> None:
         hasher.transform([(page, 1252)])
     with pytest.raises(TypeError):
         text.transform([(page, "text/html")])
+
+
+# -- a meta tag that lies: valid UTF-8 bytes under <meta charset=gb2312> ---------------------------
+
+CHINESE = "谷歌在2014年收购的人工智能公司DeepMind开发出一款能够用自己的记忆学习新知识的计算机。"
+
+
+@pytest.mark.parametrize("meta", ['<meta charset="gb2312">', '<meta charset="iso-8859-1">',
+                                  '<meta http-equiv="Content-Type" content="text/html; charset=GBK">'])
+def test_valid_utf8_beats_a_lying_meta_tag(meta: str) -> None:
+    page = html(CHINESE + " " + TEXT, meta)
+    decoded = decode_html(page.encode("utf-8"))
+    assert decoded.text == page and (decoded.encoding, decoded.source) == ("utf-8", "utf-8")
+
+
+def test_meta_still_decides_for_non_utf8_and_ascii_bytes() -> None:
+    page = html(CHINESE, '<meta charset="gb2312">')
+    decoded = decode_html(page.encode("gb18030"))
+    assert decoded.text == page and decoded.source == "meta"
+    # Pure ASCII: nothing tells UTF-8 apart, so the declaration stands (7-bit ISO-2022-JP needs this).
+    jis = html("日本語のページ", '<meta charset="iso-2022-jp">').encode("iso-2022-jp")
+    decoded = decode_html(jis)
+    assert decoded.source == "meta" and "日本語のページ" in decoded.text
+
+
+def test_header_and_bom_still_beat_valid_utf8() -> None:
+    data = html("caf\u00e9", '<meta charset="gb2312">').encode("utf-8")
+    decoded = decode_html(data, "text/html; charset=windows-1252")
+    assert decoded.source == "header" and "caf\u00c3\u00a9" in decoded.text  # the header is obeyed, even if wrong
+
+
+def test_qq_page_declaring_gb2312_decodes_as_utf8(readability_pages) -> None:
+    qq = next(p for p in readability_pages if p["id"] == "qq")
+    data = qq["html"].encode("utf-8")  # the bytes keep the lying <meta ... charset=gb2312>
+    assert charset_from_meta(data) == "gb18030"
+    decoded = decode_html(data)
+    assert decoded.text == qq["html"] and decoded.source == "utf-8"
+    assert "人工智能" in decoded.text
