@@ -107,7 +107,8 @@ def detect_charset(data: bytes) -> tuple[str, str]:
         from charset_normalizer import from_bytes
     except ImportError:
         raise ImportError(
-            "detecting the charset of an HTML page needs charset-normalizer: pip install 'simdup[html]'"
+            "detecting the charset of an HTML page needs charset-normalizer, a dependency of simdup: "
+            "pip install charset-normalizer"
         ) from None
     best = from_bytes(data[:DETECT_SAMPLE_BYTES]).best()
     name = normalize_charset(best.encoding) if best is not None else None

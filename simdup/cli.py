@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     common.add_argument("--input-type", choices=["text", "html", "auto"],
                         help="documents are text, HTML pages (fingerprinted on their extracted text; needs "
-                        "pip install 'simdup[html]'), or auto-detected per document (default: html for a WARC "
+                        "resiliparse), or auto-detected per document (default: html for a WARC "
                         "input, else the model's setting: auto for the default and for a newly fitted model)")
     common.add_argument("--html-content", choices=["main", "all"],
                         help="for HTML: fingerprint the main content (default) or all visible text")

@@ -162,8 +162,8 @@ class SimHasher:
         same handler applies to the page's own charset.
     input : {"text", "html", "auto"}, default="auto"
         What the documents are. "text": plain text. "html": HTML pages,
-        fingerprinted on their extracted text (needs ``pip install
-        'simdup[html]'``); a document may then also be a ``(page,
+        fingerprinted on their extracted main content (:mod:`simdup.html`);
+        a document may then also be a ``(page,
         content_type)`` pair carrying the HTTP ``Content-Type`` header, whose
         charset decodes the bytes. "auto": HTML for documents that start with
         an HTML tag or doctype (:func:`simdup.html.looks_like_html`), text

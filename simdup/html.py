@@ -56,8 +56,7 @@ Python, a few hundred per page at most (:func:`main_blocks`):
 Tokens here are ``\\w+`` words, and each CJK character counts as one, so the
 rules need no language detection. The constants (``BLOCK_PENALTY``,
 ``LINK_WEIGHT``, ...) were chosen on one half of two labelled sets and
-checked on the other (``benchmarks/bench_html.py``, part 0). It needs the
-``html`` extra: ``pip install 'simdup[html]'``. The text of a page therefore
+checked on the other (``benchmarks/bench_html.py``, part 0). The text of a page therefore
 depends on resiliparse's version (:func:`extractor_version`), not only on the
 fingerprint spec.
 
@@ -276,7 +275,7 @@ def extract_text(html: str, content: str = "main") -> str:
 
     ``"main"`` is the article without the furniture around it (see the module
     docstring), one block a line. See there too for pages without text,
-    broken or deeply nested pages. Needs resiliparse (``pip install 'simdup[html]'``).
+    broken or deeply nested pages.
     """
     try:
         return _extract(html, content)

@@ -46,7 +46,7 @@ def test_sample_on_a_local_cluster_writes_what_dedup_writes(tmp_path: Path) -> N
     assert clusters.read_text() == expected_clusters
     summary = json.loads(result.stdout)
     assert summary["workers"] == 2 and summary["partitions"] == 4  # two a worker thread
-    assert summary["documents"] == 2000 and summary["duplicates_removed"] == 41
+    assert summary["documents"] == 2000 and summary["duplicates_removed"] == 42
     assert not list(tmp_path.glob(".*"))  # no temporary files left
 
 
