@@ -81,8 +81,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .io import atomic_write_bytes
 from .html import check_input
+from .io import atomic_write_bytes
 from .tokenize import (
     Preparer,
     TokenizerSpec,

@@ -31,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from simdup import _index_file
-from simdup.distance import as_fingerprints
 from simdup._core import SPEC_VERSION, HammingIndex
+from simdup.distance import as_fingerprints
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
 __all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",

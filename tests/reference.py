@@ -24,7 +24,7 @@ IDF_SCALE = 1 << 16
 
 # The spec's character data (ignorables, scripts without spaces) as the table generator lists it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import gen_unicode_tables as _gen  # noqa: E402
+import gen_unicode_tables as _gen
 
 IGNORABLE = [(lo, hi) for lo, hi, _ in _gen.DEFAULT_IGNORABLE]
 UNSPACED = [(lo, hi) for lo, hi, _ in _gen.UNSPACED_RANGES]

@@ -6,11 +6,11 @@ import unicodedata
 
 import numpy as np
 import pytest
+import reference as ref
 import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import reference as ref
 from simdup import SimHasher, _core
 
 # Characters that exercise the word rule: ASCII, Latin accents, combining marks,

@@ -21,12 +21,12 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 import dask.bag as db
 import pandas as pd
+from reference import sklearn_idf as _sklearn_idf
 
 from simdup import DedupResult, SimHasher, dedup
 from simdup.dask import dedup as dask_dedup
 from simdup.dask_components import components
 from simdup.dedup import clusters
-from reference import sklearn_idf as _sklearn_idf
 from simdup.hasher import idf_from_df
 
 SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
