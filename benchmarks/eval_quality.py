@@ -295,7 +295,9 @@ def simdup_variants() -> dict[str, Callable[[list[str]], dict]]:
         "defaults, verify=None": lambda docs: {"verify": None},
         "k=3, verify=None": lambda docs: {"k": 3, "verify": None},
     }
+    variants["k=8"] = lambda docs: {"k": 8}
     variants["no IDF (raw TF only)"] = lambda docs: {"hasher": SimHasher(use_idf=False)}
+    variants["no IDF, k=8"] = lambda docs: {"hasher": SimHasher(use_idf=False), "k": 8}
     variants["spec v1 weights (sublinear TF, unbounded IDF)"] = lambda docs: {
         "hasher": SimHasher(sublinear_tf=True, idf_cap_df=None)}
     return variants

@@ -415,7 +415,7 @@ cdef struct Scratch:
     uint64_t* units            # MODE_SHINGLES: hashes of the words, then of the characters
     size_t n_units
     size_t units_cap
-    uint64_t* chars            # MODE_SHINGLES: hashes of the non-space characters
+    uint64_t* chars            # MODE_SHINGLES: the non-space characters (code points)
     size_t n_chars
     size_t chars_cap
     uint64_t n_unspaced        # MODE_SHINGLES: unspaced-script characters among them
@@ -733,12 +733,12 @@ cdef inline void _shingle_flush_word(Scratch* s) noexcept nogil:
 
 cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
     """One folded code point: into the character stream, and into a word or between words."""
-    cdef uint8_t buf[4]
     cdef int cls
     if _is_space(cp):
         _shingle_flush_word(s)
         return
-    if _push_hash(&s.chars, &s.n_chars, &s.chars_cap, _xxh64(buf, <size_t>_put_utf8(buf, cp), 0)) != 0:
+    # A character is its code point: a shingle hashes its code points, no hash per character.
+    if _push_hash(&s.chars, &s.n_chars, &s.chars_cap, cp) != 0:
         s.failed = 1
     cls = sd_char_class(cp)
     if cls == SD_UNSPACED:
@@ -762,6 +762,25 @@ cdef void _count_ngrams(Scratch* s, const uint64_t* units, size_t n_units, int s
         for k in range(size):
             sd_write64(buf + 8 * k, units[x + k])
         _count(s, _xxh64(buf, 8 * size, 0))
+
+
+cdef void _count_char_ngrams(Scratch* s, const uint64_t* cps, size_t n_cps, int size) noexcept nogil:
+    # Character n-gram: XXH64 of its code points as 4-byte little-endian words; a text
+    # shorter than the size is represented by its characters (hashed one by one).
+    cdef size_t x
+    cdef uint8_t buf[4 * MAX_NGRAM]
+    cdef int k
+    cdef uint32_t v
+    if n_cps < <size_t>size:
+        size = 1
+    for x in range(n_cps - size + 1):
+        for k in range(size):
+            v = <uint32_t>cps[x + k]
+            buf[4 * k] = v & 0xFF
+            buf[4 * k + 1] = (v >> 8) & 0xFF
+            buf[4 * k + 2] = (v >> 16) & 0xFF
+            buf[4 * k + 3] = v >> 24
+        _count(s, _xxh64(buf, 4 * size, 0))
 
 
 cdef void _scan_shingles(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept nogil:
@@ -788,7 +807,7 @@ cdef void _scan_shingles(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept no
             _shingle_char(s, sd_t2s(out[x]) if t2s else out[x])
     _shingle_flush_word(s)
     if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= s.n_chars:
-        _count_ngrams(s, s.chars, s.n_chars, s.char_n)
+        _count_char_ngrams(s, s.chars, s.n_chars, s.char_n)
     else:
         _count_ngrams(s, s.units, s.n_units, s.lo)
 

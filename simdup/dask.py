@@ -221,7 +221,7 @@ def dedup(
         DataFrame's object columns into strings unless it is built under
         ``dask.config.set({"dataframe.convert-string": False})``: do that
         for a column of bytes (HTML pages whose charset is to be detected).
-    k : int, default=6
+    k : int, default=8
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates (0 to 10).
     text_column : str, default="text"

@@ -219,7 +219,7 @@ class DedupResult:
         }
 
 
-DEFAULT_K = 6
+DEFAULT_K = 8
 DEFAULT_VERIFY = 0.8
 
 
@@ -238,7 +238,7 @@ def dedup(
     Parameters
     ----------
     docs : iterable of str or bytes
-    k : int, default=6
+    k : int, default=8
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates.
     hasher : SimHasher, optional

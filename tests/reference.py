@@ -146,11 +146,15 @@ def shingles(text: str, word_n: int = 3, char_n: int = 5, lower: bool = True, tr
             words.append("".join(word))
             word = []
     unspaced = sum(char_class(c) == UNSPACED_CHAR for c in chars)
-    units, n = (list(chars), char_n) if unspaced and 5 * unspaced >= len(chars) else (words, word_n)
-    hashes = [term_hash(u) for u in units]
-    if len(hashes) < n or n == 1:
+    if unspaced and 5 * unspaced >= len(chars):
+        # character n-grams: XXH64 of the code points as 4-byte little-endian words
+        n = char_n if len(chars) >= char_n else 1  # a short text: its characters one by one
+        return {xxhash.xxh64_intdigest(b"".join(ord(c).to_bytes(4, "little") for c in chars[x:x + n]))
+                for x in range(len(chars) - n + 1)}
+    hashes = [term_hash(u) for u in words]
+    if len(hashes) < word_n or word_n == 1:
         return set(hashes)
-    return {_ngram_hash(hashes[x:x + n]) for x in range(len(hashes) - n + 1)}
+    return {_ngram_hash(hashes[x:x + word_n]) for x in range(len(hashes) - word_n + 1)}
 
 
 def term_weight(tf: int, idf_q: int, tf_mode: int) -> int:
