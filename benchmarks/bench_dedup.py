@@ -1,11 +1,12 @@
 """End-to-end batch dedup of the shared corpora: documents/s and time per phase.
 
-Runs ``simdup.dedup`` (IDF fitted on the input, fingerprints, self-join,
-clusters) on the full Reuters and Fudan corpora, text already in memory, one
-thread, and prints the summary with the time of each phase. Fudan runs with
-jieba and with rjieba.
+Runs ``simdup.dedup`` with its defaults (IDF fitted on the input,
+fingerprints, self-join at k=8, verification at 0.8, clusters) on the full
+Reuters and Fudan corpora, text already in memory, one thread, and prints the
+summary with the time of each phase. Fudan also runs with
+``tokenizer="chinese"`` (jieba words; rjieba if installed).
 
-    python benchmarks/bench_dedup.py [--limit N] [-k 3] [--verify 0.8]
+    python benchmarks/bench_dedup.py [--limit N] [-k 8] [--verify 0.8 | --no-verify]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 
 from simdup import SimHasher, dedup
+from simdup.dedup import DEFAULT_K, DEFAULT_VERIFY
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -29,7 +31,7 @@ def load(name: str, limit: int | None) -> list[str]:
 
 
 def run(title: str, docs: list[str], k: int, verify: float | None, **params: object) -> dict:
-    SimHasher(**params).fit(["预热"])  # loads the segmenter and scikit-learn outside the timing
+    SimHasher(**params).fit(["预热"])  # loads a segmenter, if any, outside the timing
     result = dedup(docs, k, hasher=SimHasher(**params), verify=verify)
     s = result.summary
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
@@ -45,8 +47,9 @@ def run(title: str, docs: list[str], k: int, verify: float | None, **params: obj
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="first N records of each corpus")
-    parser.add_argument("-k", type=int, default=3)
-    parser.add_argument("--verify", type=float)
+    parser.add_argument("-k", type=int, default=DEFAULT_K)
+    parser.add_argument("--verify", type=float, default=DEFAULT_VERIFY)
+    parser.add_argument("--no-verify", dest="verify", action="store_const", const=None)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if not DATA.exists():
@@ -54,9 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = [run("Reuters-21578", load("reuters21578.jsonl.gz", args.limit), args.k, args.verify)]
     fudan = load("fudan_zh.jsonl.gz", args.limit)
-    rows.append(run("Fudan, jieba", fudan, args.k, args.verify))
+    rows.append(run("Fudan", fudan, args.k, args.verify))
     if importlib.util.find_spec("rjieba"):
-        rows.append(run("Fudan, rjieba", fudan, args.k, args.verify, segmenter="rjieba"))
+        rows.append(run("Fudan, tokenizer='chinese', rjieba", fudan, args.k, args.verify,
+                        tokenizer="chinese", segmenter="rjieba"))
+    elif importlib.util.find_spec("jieba"):
+        rows.append(run("Fudan, tokenizer='chinese', jieba", fudan, args.k, args.verify, tokenizer="chinese"))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

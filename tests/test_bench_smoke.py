@@ -99,3 +99,12 @@ def test_study_v2_tiny() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "## dragnet: 30 sources" in run.stdout and "(d1) IDF capped at df 1 %" in run.stdout
+
+
+def test_probe_unrelated_tiny() -> None:
+    if not SHARED.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    run = subprocess.run([sys.executable, str(BENCH / "probe_unrelated.py"), "--tiny"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "| Reuters | IDF cap 10 % (default) |" in run.stdout and "| Fudan | no IDF |" in run.stdout
