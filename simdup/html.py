@@ -16,9 +16,17 @@ runs that pass once more in C (comment sections off, a little HTML kept so
 headings and link text are visible), then filters its blocks (lines) in
 Python, a few hundred per page at most (:func:`main_blocks`):
 
-1. **Comment thread cut**: a short line that is only a comments heading
-   ("Leave a reply", "23 Comments", "Kommentare", "评论", ...; not a link,
-   after 50+ tokens of text) ends the article.
+1. **Cut at what follows an article**: a short line that is only a
+   comments heading ("Leave a reply", "23 Comments", "Trackbacks",
+   "Kommentare", "评论", ...) or the heading of what sites put after an
+   article ("Related stories", "You may also like", "Don't miss", "About
+   the author", "相关阅读", ...), not a link, after 50+ tokens of text, ends
+   the article. Such headings are followed by plain paragraphs often enough
+   (trackback excerpts, teasers, bios) that rule 2 alone keeps them; the
+   headings were added on the Dragnet dev half and checked on the test half
+   and Mozilla's pages (within 3 bits: 47.3 -> 48.3 % dev, 54.1 -> 58.0 %
+   test, Mozilla test 53.2 -> 55.3 %; within 6 bits up 1-1.5 points on
+   Dragnet, unchanged on Mozilla).
 2. **Densest segment**: each block scores its plain (non-link) tokens,
    minus ``LINK_WEIGHT`` per link token, minus ``BLOCK_PENALTY``; the
    contiguous run of blocks with the largest sum is the article (the
@@ -38,7 +46,8 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    (bylines, dates: ``post_meta``) is kept for the same reason (without it,
    token F1 0.870 against 0.877 on that half).
 4. **Inside the segment**, lone furniture words ("Advertisement", "Share",
-   "Print", "广告", ...) are dropped. Link-dense blocks are not dropped
+   "Print", "广告", ...) and copyright lines ("© 2024 ...", "... All rights
+   reserved", "版权所有", at most ``MAX_RIGHTS_TOKENS`` tokens) are dropped. Link-dense blocks are not dropped
    there: the segment's score already keeps link lists (breadcrumbs, tag
    lists, related posts, "next/previous" bars) out when they stand before
    or after the article, and inside it they are mostly the article's own
@@ -115,11 +124,23 @@ _HEADING = re.compile(r"\s*<h([1-6])\b")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _COMMENTS_HEADING = re.compile(
     r"\W*(?:\d+\s+)?(?:comments?|responses?|replies|leave a (?:reply|comment)|post a comment|add a comment"
-    r"|reader comments|discussion|kommentare?|commentaires?|comentarios?|comentários|评论|評論|留言|コメント)\W*",
+    r"|reader comments|discussion|trackbacks?|trackback pings|pingbacks?|kommentare?|commentaires?|comentarios?"
+    r"|comentários|评论|評論|留言|コメント"
+    # what follows an article: related stories, the author's bio
+    r"|related(?: (?:posts?|articles?|stories|content|links|coverage))?|you (?:may|might) also like|don'?t miss"
+    r"|more (?:from|on|stories)\b.*|recommended(?: for you)?|read (?:more|next)|most (?:popular|read)"
+    r"|about the author|weitere artikel|lesen sie auch|à lire aussi|相关(?:阅读|文章|新闻)|相關(?:閱讀|文章|新聞)"
+    r"|推荐阅读|延伸阅读|関連記事)\W*",
     re.IGNORECASE)
 _FURNITURE = re.compile(
     r"\W*(?:advertisement|advertising|sponsored|anzeige|werbung|publicité|publicidad|share|share this|tweet|email"
     r"|print|广告|廣告|分享|打印|广告位)\W*", re.IGNORECASE)
+_RIGHTS = re.compile(
+    r"\s*(?:©|\(c\)\s|copyright\b)|.*(?:all rights reserved|alle rechte vorbehalten|tous droits réservés"
+    r"|todos los derechos reservados|版权所有|版權所有|著作権)", re.IGNORECASE)
+"""A copyright or rights line: site furniture wherever it stands (rule 4)."""
+MAX_RIGHTS_TOKENS = 40
+"""Longest line (in tokens) taken for a copyright line; a longer one may be the article's own text."""
 # Tags whose nesting drives the main-content pass's quadratic cost (measured on resiliparse 2.0).
 _DEEP_TAGS = (b"div", b"article")
 
@@ -266,8 +287,9 @@ def select_article(blocks: list[Block], title: str = "") -> list[Block]:
                         None)
     if headline is not None:
         start = min(start, headline)
-    return [b for b in blocks[start:end]  # 4. lone furniture words
-            if not (b.tokens <= 3 and _FURNITURE.fullmatch(b.text))]
+    return [b for b in blocks[start:end]  # 4. lone furniture words, copyright lines
+            if not (b.tokens <= 3 and _FURNITURE.fullmatch(b.text))
+            and not (b.tokens <= MAX_RIGHTS_TOKENS and _RIGHTS.match(b.text))]
 
 
 def extract_text(html: str, content: str = "main") -> str:

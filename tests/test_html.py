@@ -144,6 +144,20 @@ FURNITURE = {
     "advertisement": ('<div class="ad"><span>Advertisement</span></div>', "Advertisement"),
     "tag links": (('<p class="tags">Tags: <a href="/t/1">transport</a>, <a href="/t/2">trams</a>, '
                    '<a href="/t/3">city council</a>, <a href="/t/4">elections</a></p>'), "elections"),
+    # Plain paragraphs (no links) after a heading that says what they are: the density rule keeps them.
+    "trackbacks": (("<h3>Trackbacks</h3><p>City blog: the tram line is finally coming, and here is why the "
+                    "north of the city will change more than anyone on the council expects it to.</p>"),
+                   "north of the city"),
+    "related stories as teasers": (("<h3>You may also like</h3><p>The last tram of the old network ran in 1962, "
+                                    "and the tracks were paved over the following summer by a private company.</p>"),
+                                   "paved over"),
+    "author bio": (("<h3>About the author</h3><p>Jane Doe has covered city hall for this newspaper since 2015 and "
+                    "writes about transport, housing and the budget of the regional government.</p>"),
+                   "covered city hall"),
+    "copyright line": ("<p>Copyright 2024 Daily Planet Media Group Limited. All rights reserved.</p>",
+                       "Daily Planet Media"),
+    "Chinese related reading": ("<h3>相关阅读</h3><p>地铁三号线明年通车，沿线房价上涨，居民担心噪音问题。</p>",
+                                "地铁三号线"),
 }
 
 
