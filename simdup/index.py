@@ -40,7 +40,6 @@ __all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_a
 
 FINGERPRINT_SPEC_VERSION = SPEC_VERSION
 """The fingerprint spec this simdup computes (:data:`simdup.SPEC_VERSION`), recorded in saved indexes."""
-"""Version of the fingerprint definition the stored fingerprints follow (saved in files)."""
 
 _U64_MAX = (1 << 64) - 1
 
