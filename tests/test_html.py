@@ -158,6 +158,16 @@ FURNITURE = {
                        "Daily Planet Media"),
     "Chinese related reading": ("<h3>相关阅读</h3><p>地铁三号线明年通车，沿线房价上涨，居民担心噪音问题。</p>",
                                 "地铁三号线"),
+    "responses to the post": (("<h3>2 Responses to \u201cCouncil approves the new tram line\u201d</h3><p>About time "
+                               "too, the old buses on that route are always late and always full in the morning.</p>"),
+                              "always late"),
+    "comments signed like the post": (("<p>Posted by jane at March 12, 2024 9:01 AM</p>"
+                                       "<p>About time too, the old buses on that route are always late and always "
+                                       "full in the morning, I will be glad to see the back of them.</p>"
+                                       "<p>Posted by: Tom at March 12, 2024 11:40 AM</p>"
+                                       "<p>Eleven stops is not enough for a line that long, they should have asked "
+                                       "the people living along the river what they need.</p>"
+                                       "<p>Posted by: Ann at March 12, 2024 12:11 PM</p>"), "always late"),
 }
 
 
