@@ -76,18 +76,10 @@ import simdup
 from simdup import SimHasher
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_v2 import (  # noqa: E402  (the edits and tokenizers are shared with the study)
-    FURNITURE_EN,
-    FURNITURE_ZH,
-    FULL_WIDTH,
+from study_v2 import (  # noqa: E402  (the edits and the data loading are shared with the study)
     UNSPACED_CHAR,
-    boilerplate,
-    char_edit,
+    copies,
     load_texts,
-    make_tokenizer,
-    moved_paragraph,
-    partial,
-    word_edit,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -198,24 +190,9 @@ def make_corpus(name: str, texts: list[str], chinese: bool, long_enough: Callabl
 
 def edit_groups(sources: list[str], chinese: bool, background: list[str], rng: np.random.Generator
                 ) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    if chinese:
-        for op in ("sub", "ins", "del"):
-            for rate in (0.01, 0.02, 0.05):
-                groups[f"char {op} {rate:.0%}"] = [char_edit(s, rate, op, rng) for s in sources]
-        import opencc
-
-        s2t = opencc.OpenCC("s2t").convert
-        groups["Traditional"] = [s2t(s) for s in sources]
-        groups["full-width"] = [s.translate(FULL_WIDTH) for s in sources]
-    else:
-        vocabulary = sorted({w for s in background[:500] for w in s.split()})
-        for rate in (0.01, 0.02, 0.05):
-            groups[f"word edit {rate:.0%}"] = [word_edit(s, rate, vocabulary, rng) for s in sources]
-    groups["boilerplate"] = [boilerplate(s, FURNITURE_ZH if chinese else FURNITURE_EN, rng) for s in sources]
-    groups["moved paragraph"] = [moved_paragraph(s, rng) for s in sources]
-    groups["partial 70-90 %"] = [partial(s, rng, chinese) for s in sources]
-    return groups
+    """Every edit group of ``study_v2.copies``; English word edits draw from the background's words."""
+    vocabulary = [] if chinese else sorted({w for s in background[:500] for w in s.split()})
+    return copies(sources, chinese, vocabulary, rng)
 
 
 def load_corpora(names: list[str], n_sources: int, n_background: int) -> list[Corpus]:
