@@ -412,7 +412,7 @@ cdef struct Scratch:
     uint64_t used
     uint64_t window[MAX_NGRAM]  # last word (term) hashes, a ring
     uint64_t n_words
-    uint64_t* units            # MODE_SHINGLES: hashes of the words, then of the characters
+    uint64_t* units            # MODE_SHINGLES: the hashes of the words
     size_t n_units
     size_t units_cap
     uint64_t* chars            # MODE_SHINGLES: the non-space characters (code points)
@@ -603,7 +603,7 @@ cdef inline void _end_run(Scratch* s) noexcept nogil:
 
 
 cdef inline void _unspaced_char(Scratch* s, uint32_t cp) noexcept nogil:
-    """An unspaced-script character: the bigram it closes, or a character shingle unit."""
+    """An unspaced-script character: the bigram it closes with the previous one of its run."""
     cdef uint8_t pair[8]
     cdef int n
     _flush_word(s)
