@@ -37,7 +37,26 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    maximum-subarray form of Finn et al.'s Body Text Extraction). Navigation,
    link lists, related-post lists and footers before or after it score
    negative and fall away; a short line between paragraphs costs little and
-   stays.
+   stays. A block is a paragraph: lines broken by ``<br>`` stay one block
+   (else a post typed line by line paid the penalty per line and lost to a
+   sidebar sentence). A block of ``PROSE_MIN_TOKENS`` or more that ends
+   like a sentence is prose with links in it, not a link list: its links
+   cost half (``PROSE_LINK_FACTOR``).
+   **2b. Description**: the plain-text block sharing at least
+   ``DESCRIPTION_MATCH`` of its word pairs with the page's ``description``
+   meta tag (or sharing that much of the tag's) is what the page is about;
+   its score gains one point per word pair of the description, so a short
+   article is not outscored by a sidebar. A site-wide description matches
+   no block and changes nothing. 71 % of the Dragnet pages and 80 % of
+   Mozilla's have one of 8+ words, and for 79 % and 81 % of those at least
+   80 % of its words are in the article text.
+   Measured, the three together (page within 3 / 6 bits of its article,
+   page clustered with it): Dragnet dev 49.8/73.4/75.4 -> 51.7/74.4/75.8 %,
+   Dragnet test 58.0/71.5/75.8 -> 55.6/72.9/75.8 % (within 3 bits *worse*
+   by five pages), Mozilla dev unchanged (70.2/89.4/87.2 %), Mozilla test
+   55.3/83.0/83.0 -> 61.7/87.2/85.1 %; and the one cluster that mixed two
+   articles (two short posts of one blog reduced to its sidebar sentence)
+   is gone.
 3. **Headline**: a heading that the page's ``<title>`` repeats, else the
    nearest ``<h1>`` (else ``<h2>``), at most ``HEADLINE_REACH`` blocks
    before the segment (or in its first two blocks), is kept with the blocks
@@ -93,6 +112,7 @@ import html as html_module
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import pairwise
 from typing import NamedTuple, Union
 
 import numpy as np
@@ -119,12 +139,27 @@ MIN_ARTICLE_TOKENS = 100
 """An article shorter than this is looked for in all visible text too (rule 5 of the module docstring)."""
 MIN_TEXT_BEFORE_COMMENTS = 50
 """Tokens of text that must come before a comments heading for it to end the article."""
+PROSE_MIN_TOKENS = 10
+"""A block this long ending like a sentence is prose: its links cost ``PROSE_LINK_FACTOR`` as much."""
+PROSE_LINK_FACTOR = 0.5
+DESCRIPTION_MIN_PAIRS = 7
+"""A description meta tag with fewer word pairs (8 words) is not used (rule 2b)."""
+DESCRIPTION_MATCH = 0.6
+"""Share of word pairs a block and the description must have in common (rule 2b)."""
+DESCRIPTION_SCAN = 300_000
+"""Characters of the page searched for meta tags (they belong in ``<head>``)."""
 
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.DOTALL)
 _HEADING = re.compile(r"\s*<h([1-6])\b")
+_LINE_END = re.compile(r"(?<!<br>)\n")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’»)\]]*\s*$")
+_META = re.compile(r"<meta\b[^>]{0,4000}>", re.IGNORECASE)
+_DESCRIPTION = re.compile(r"(?:name|property)\s*=\s*[\"']?(?:og:|twitter:)?description\b", re.IGNORECASE)
+_CONTENT = re.compile(r"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", re.IGNORECASE)
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _COMMENTS_HEADING = re.compile(
     r"\W*(?:(?:\d+\s+)?(?:comments?|responses?|replies|leave a (?:reply|comment)|post a comment|add a comment"
@@ -224,7 +259,7 @@ def nesting_depth_estimate(html: str) -> int:
 
 
 class Block(NamedTuple):
-    """One line of resiliparse's main-content output: its text and what the filters look at."""
+    """One paragraph of resiliparse's main-content output: its text and what the filters look at."""
 
     text: str
     tokens: int       # \w+ words, each CJK character one
@@ -237,7 +272,7 @@ def _count(text: str) -> int:
 
 
 def main_blocks(html: str, main_content: bool = True) -> list[Block]:
-    """The blocks (non-empty lines) of resiliparse's main content (or all text), comment sections left out.
+    """The blocks (non-empty paragraphs) of resiliparse's main content (or all text), comment sections left out.
 
     One C pass (``preserve_formatting="minimal_html"``, ``links=True``) marks
     headings and links; the per-line work here is a few regular expressions.
@@ -245,7 +280,7 @@ def main_blocks(html: str, main_content: bool = True) -> list[Block]:
     marked = _extractor()(html, preserve_formatting="minimal_html", main_content=main_content, alt_texts=False,
                           list_bullets=False, links=True, comments=False)
     blocks = []
-    for line in marked.split("\n"):
+    for line in _paragraphs(marked):
         text = _TAG.sub("", line) if "<" in line else line
         if "&" in text:
             text = html_module.unescape(text)
@@ -260,14 +295,82 @@ def main_blocks(html: str, main_content: bool = True) -> list[Block]:
     return blocks
 
 
+def _paragraphs(marked: str) -> list[str]:
+    """Lines of the marked text, a line ended by ``<br>`` joined with the next one.
+
+    A ``<br>`` breaks a line inside one paragraph (poems, addresses, blog
+    posts typed line by line); scored as blocks of their own, such lines each
+    paid ``BLOCK_PENALTY`` and a short article written that way lost to a
+    sidebar sentence (two posts of one blog then shared one text).
+    """
+    return _LINE_END.split(marked) if "<br>" in marked else marked.split("\n")
+
+
 def page_title(html: str) -> str:
     """The text of the page's ``<title>``, lower-cased with white space collapsed ("" if none)."""
     match = _TITLE.search(html)
     return " ".join(html_module.unescape(match.group(1)).lower().split()) if match else ""
 
 
-def select_article(blocks: list[Block], title: str = "") -> list[Block]:
-    """The blocks of the article, by the rules of the module docstring; ``title`` is :func:`page_title`."""
+def _block_score(b: Block) -> float:
+    """A block's score in the densest-segment search (rule 2 of the module docstring)."""
+    links: float = b.link_tokens
+    if b.tokens >= PROSE_MIN_TOKENS and _SENTENCE_END.search(b.text):
+        links *= PROSE_LINK_FACTOR  # a sentence with links in it is prose, not a link list
+    return b.tokens - (1 + LINK_WEIGHT) * links - BLOCK_PENALTY
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    words = _TOKEN.findall(text.lower())
+    return set(pairwise(words))
+
+
+def page_description(html: str) -> set[tuple[str, str]]:
+    """Word pairs of the page's longest ``description`` meta tag (also ``og:``/``twitter:``), if long enough.
+
+    Consecutive token pairs rather than words: a CJK description is a set of
+    characters otherwise, most of which any long block contains.
+    """
+    best: set[tuple[str, str]] = set()
+    for tag in _META.findall(html, 0, DESCRIPTION_SCAN):
+        if _DESCRIPTION.search(tag):
+            content = _CONTENT.search(tag)
+            if content:
+                pairs = _pairs(html_module.unescape(content.group(1) or content.group(2) or ""))
+                if len(pairs) > len(best):
+                    best = pairs
+    return best if len(best) >= DESCRIPTION_MIN_PAIRS else set()
+
+
+def _described_block(blocks: list[Block], description: set[tuple[str, str]]) -> int | None:
+    """Index of the plain-text block that best matches the description (rule 2b), if one matches well."""
+    # A block sharing 60 % of its or the description's word pairs nearly always has three of the description's
+    # longer words (or CJK character pairs) in it: a substring test skips most blocks before they are tokenized.
+    keys = sorted({w for pair in description for w in pair if len(w) >= 5}
+                  | {a + b for a, b in description if _CJK_CHAR.match(a) and _CJK_CHAR.match(b)},
+                  key=len, reverse=True)[:12]
+    best, at = DESCRIPTION_MATCH, None
+    for i, b in enumerate(blocks):
+        if b.tokens < 5 or 2 * b.link_tokens >= b.tokens:
+            continue
+        low = b.text.lower()
+        if sum(k in low for k in keys) < min(len(keys), 3):
+            continue
+        pairs = _pairs(low)
+        common = len(pairs & description)
+        # The description may be the block's first sentence, or the block one line of a longer description.
+        match = max(common / len(description), common / max(1, len(pairs)))
+        if match >= best:
+            best, at = match, i
+    return at
+
+
+def select_article(blocks: list[Block], title: str = "",
+                   description: set[tuple[str, str]] | None = None) -> list[Block]:
+    """The blocks of the article, by the rules of the module docstring.
+
+    ``title`` is :func:`page_title`, ``description`` :func:`page_description`.
+    """
     seen = 0
     for i, b in enumerate(blocks):  # 1. a comments heading ends the article
         if (2 * b.link_tokens < b.tokens and seen >= MIN_TEXT_BEFORE_COMMENTS
@@ -286,9 +389,12 @@ def select_article(blocks: list[Block], title: str = "") -> list[Block]:
         blocks = blocks[:signed[0] + 1]
     if not blocks:
         return []
+    described = _described_block(blocks, description) if description else None
     best, run, run_start, start, end = float("-inf"), 0.0, 0, 0, 0
     for i, b in enumerate(blocks):  # 2. the densest segment (maximum subarray)
-        score = b.tokens - (1 + LINK_WEIGHT) * b.link_tokens - BLOCK_PENALTY
+        score = _block_score(b)
+        if i == described:  # 2b. the block the page's description summarises
+            score += len(description)  # type: ignore[arg-type]
         if run <= 0:
             run, run_start = score, i
         else:
@@ -326,11 +432,12 @@ def extract_text(html: str, content: str = "main") -> str:
 def _extract(html: str, content: str) -> str:
     text = ""
     if content == "main":
-        title = page_title(html)
-        article = select_article(main_blocks(html), title) if nesting_depth_estimate(html) <= MAX_MAIN_DEPTH else []
+        title, description = page_title(html), page_description(html)
+        article = (select_article(main_blocks(html), title, description)
+                   if nesting_depth_estimate(html) <= MAX_MAIN_DEPTH else [])
         if sum(b.tokens for b in article) < MIN_ARTICLE_TOKENS:
             # 5. resiliparse's main-content pass sometimes keeps a sidebar and loses the article.
-            alternative = select_article(main_blocks(html, main_content=False), title)
+            alternative = select_article(main_blocks(html, main_content=False), title, description)
             if sum(b.tokens for b in alternative) > 2 * sum(b.tokens for b in article):
                 article = alternative
         text = "\n".join(b.text for b in article)

@@ -15,7 +15,16 @@ pytest.importorskip("resiliparse", reason="HTML input needs the html extra: pip 
 import simdup  # noqa: E402
 from simdup import SimHasher  # noqa: E402
 from simdup import html as simdup_html  # noqa: E402
-from simdup.html import extract_text, html_to_text, looks_like_html, nesting_depth_estimate  # noqa: E402
+from simdup.html import (  # noqa: E402
+    extract_text,
+    html_to_text,
+    looks_like_html,
+    main_blocks,
+    nesting_depth_estimate,
+    page_description,
+    page_title,
+    select_article,
+)
 
 ARTICLE = ("<h1>Rain returns to the valley</h1><p>After three dry months the first autumn storm brought "
            "forty millimetres of rain to the valley on Tuesday, filling the reservoirs that farmers had "
@@ -215,6 +224,61 @@ def test_chinese_portal_table_sidebar_is_dropped() -> None:
     assert "有轨电车线路" in text and "十一个车站" in text and "更受居民欢迎" in text, text
     for marker in ("国际新闻", "往期回顾", "发送给朋友", "打印本页", "版权所有"):
         assert marker not in text, (marker, text)
+
+
+def blog_page(post: str, description: str = "") -> str:
+    """A blog page: a sidebar with one long plain sentence, then ``post`` (``description`` in a meta tag)."""
+    meta = f'<meta name="description" content="{description}">' if description else ""
+    sidebar = ('<div class=sidebar><h2><a href="/felt">Felt Food Tutorials</a></h2>'
+               "<p>Click on the photo in the gallery to find the description of the tutorial and the link. "
+               "Enjoy!</p></div>")
+    archive = "<ul>" + links("View blog authority", "Technorati favourites", "Subscribe to this blog's feed",
+                             "Page rank checker") + "</ul>"
+    return (f"<html><head><title>The Crafty Blog</title>{meta}</head><body>{sidebar}{archive}"
+            f'<div class=post><p><a href="/prev">« Leaf Bunting</a> | <a href="/">Main</a></p>{post}'
+            '<p>11/09/2012 in <a href="/a">Crafts</a>, <a href="/b">Fall Crafts</a>, <a href="/c">Family</a>, '
+            '<a href="/d">Paint</a>, <a href="/e">Paper</a></p></div></body></html>')
+
+
+def test_lines_broken_by_br_are_one_paragraph() -> None:
+    # Each <br> line used to be a block paying BLOCK_PENALTY, so the sidebar sentence beat the post.
+    post = ("<h3>Indian Corn Printing Craft</h3><p>Visit <a href='/x'>Boy Mama Teacher Mama</a> to see<br>\n"
+            "how to create the interesting textures<br>\non this Indian corn craft, with paint,<br>\n"
+            "paper and a few real cobs.</p>")
+    # Rule 2 on all of the page's blocks (resiliparse's main-content pass leaves this sidebar out by itself).
+    html = blog_page(post)
+    text = "\n".join(b.text for b in select_article(main_blocks(html, main_content=False), page_title(html)))
+    assert "interesting textures" in text and "Indian corn craft" in text, text
+    assert "Click on the photo" not in text, text
+
+
+def test_the_block_the_description_summarises_is_in_the_article() -> None:
+    post = ("<h3>Fall Leaf Bunting</h3><p><a href='/s'>Simple As That</a> shares this easy fall leaf bunting "
+            "for your Thanksgiving table.</p>")
+    description = "Simple As That shares this easy fall leaf bunting for your Thanksgiving table."
+    blurb = "The Crafty Blog collects the best crafts for children from around the web, every day since 2008."
+
+    def article(html: str) -> str:  # rule 2 on all of the page's blocks, as in the test above
+        blocks = main_blocks(html, main_content=False)
+        return "\n".join(b.text for b in select_article(blocks, page_title(html), page_description(html)))
+
+    # Without a description the sidebar sentence outscores the short, link-heavy post.
+    assert "Click on the photo" in article(blog_page(post)) and "leaf bunting" not in article(blog_page(post))
+    text = article(blog_page(post, description))
+    assert "leaf bunting" in text and "Click on the photo" not in text, text
+    # A description that matches no block (a site-wide blurb) changes nothing.
+    assert article(blog_page(post, blurb)) == article(blog_page(post))
+
+
+def test_a_sentence_with_links_is_prose_not_a_link_list() -> None:
+    # A paragraph that is one long link still ends like a sentence: it is kept with the article around it.
+    linked = ("<p><a href='/sa'>This week's new show is a really fun, quick, easy, and profoundly silly party "
+              "game called Say Anything.</a></p><p>Games like this one are easy to learn, play very quickly, and "
+              "can be found just about anywhere, from the friendly local game shop to the big chain stores.</p>")
+    text = extract_text(furnished(linked), "main")
+    assert "profoundly silly party game" in text and "friendly local game shop" in text, text
+    assert all(words in text for words in STORY_WORDS), text
+    # Links without a sentence around them stay link lists (see the furniture tests): no change for those.
 
 
 # -- awkward pages: a documented result, never an exception or a hang ---------------------------------
