@@ -190,6 +190,40 @@ def test_furniture_after_the_article_is_dropped(kind: str) -> None:
         assert marker in extract_text(furnished(html), "all")
 
 
+def test_a_lone_comment_or_response_inside_the_article_does_not_end_it() -> None:
+    # A table column headed "Comment" and a section about the Response object once cut the article there.
+    table = ("<table><tr><th>Status</th><th>Comment</th></tr><tr><td>enqueued</td><td>Waiting for a worker to pick "
+             "the task up from the queue.</td></tr></table>")
+    section = ("<h2>Response</h2><p>Response instances are returned by calls to fetch(), and they can also be "
+               "created by scripts, which is useful in service workers that answer requests themselves.</p>")
+    text = extract_text(furnished(table, section), "main")
+    assert "Waiting for a worker" in text and "service workers that answer" in text, text
+    assert all(words in text for words in STORY_WORDS), text
+
+
+def test_a_related_box_inside_the_article_does_not_end_it() -> None:
+    # News sites put a "More from ..." box after the first paragraphs; the article goes on after it, much longer.
+    box = ("<h3>More from City Politics</h3>"
+           + "".join(f"<h4><a href='/s{i}'>{t}</a></h4><p>{by}</p><p>{blurb}</p>" for i, (t, by, blurb) in enumerate([
+               ("Poll: race for mayor all tied up", "Ann Smith and Bob Jones",
+                "Just a fifth of voters say the city is better off than four years ago."),
+               ("Fact check: the budget figures", "Carl White",
+                "The mayor uses data from one report, ignoring others that undercut it.")])))
+    head, end = STORY.rsplit("<p>", 1)  # the box stands before the story's last paragraph
+    more = "".join(f"<p>{p} {p} {p}</p>" for p in [
+        "The transport committee met again on Thursday and heard from engineers who had studied the route for two "
+        "years, comparing the costs of trams and electric buses over the next thirty years of service.",
+        "Their report found that the trams would cost more to build but less to run, and that the savings on drivers "
+        "and maintenance would pay for the difference within fifteen years of the opening of the line.",
+        "Residents along the route were divided, with shop owners worried about two years of works on the main street "
+        "and parents looking forward to a direct connection between the northern district and the schools."])
+    html = ("<html><head><title>Tram</title></head><body><div id=page><div class=post>"
+            f"{head}{box}<p>{end}{more}</div></div></body></html>")
+    text = extract_text(html, "main")
+    assert "engineers who had studied the route" in text and "direct connection" in text, text
+    assert "preferred by most residents" in text, text
+
+
 def test_navigation_cookie_banner_and_link_lists_around_the_article_are_dropped() -> None:
     nav = "<nav><ul>" + links("Home", "Politics", "Business", "Culture", "Sport", "Weather") + "</ul></nav>"
     crumbs = '<div class="breadcrumb"><a href="/">Home</a> &gt; <a href="/city">City</a> &gt; Transport</div>'
