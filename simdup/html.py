@@ -152,6 +152,8 @@ MIN_TEXT_BEFORE_COMMENTS = 50
 """Tokens of text that must come before a comments heading for it to end the article."""
 RELATED_BOX_RATIO = 4.0
 """A related heading is a box inside the article when what follows it scores this many times more (rule 1)."""
+MAX_RELATED_BOXES = 3
+"""At most this many related headings are taken for boxes inside one article; the next one ends it."""
 PROSE_MIN_TOKENS = 10
 """A block this long ending like a sentence is prose: its links cost ``PROSE_LINK_FACTOR`` as much."""
 PROSE_LINK_FACTOR = 0.5
@@ -412,11 +414,12 @@ def select_article(blocks: list[Block], title: str = "",
 
     ``title`` is :func:`page_title`, ``description`` :func:`page_description`.
     """
+    boxes = 0  # bounded: each box costs a pass over the blocks
     while (end := _end_heading(blocks)) is not None:  # 1. a comments or related heading ends the article ...
         after = blocks[end + 1:]
-        if _RELATED_HEADING.fullmatch(blocks[end].text) and (
+        if boxes < MAX_RELATED_BOXES and _RELATED_HEADING.fullmatch(blocks[end].text) and (
                 _best_sum(after[:_end_heading(after)]) > RELATED_BOX_RATIO * _best_sum(blocks[:end])):
-            blocks = after  # ... unless it heads a box inside the article, which goes on after it
+            blocks, boxes = after, boxes + 1  # ... unless it heads a box inside the article, which goes on after it
         else:
             blocks = blocks[:end]
             break
