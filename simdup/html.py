@@ -81,7 +81,10 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    token F1 0.870 against 0.877 on that half).
 4. **Inside the segment**, lone furniture words ("Advertisement", "Share",
    "Print", "广告", ...) and copyright lines ("© 2024 ...", "... All rights
-   reserved", "版权所有", at most ``MAX_RIGHTS_TOKENS`` tokens) are dropped. Link-dense blocks are not dropped
+   reserved", "版权所有", at most ``MAX_RIGHTS_TOKENS`` tokens) are dropped,
+   and so are the ICP licence lines every Chinese site shows in its footer
+   and the editor's credit Chinese portals put under an article
+   ("责任编辑：...", left out of Readability's text of such pages). Link-dense blocks are not dropped
    there: the segment's score already keeps link lists (breadcrumbs, tag
    lists, related posts, "next/previous" bars) out when they stand before
    or after the article, and inside it they are mostly the article's own
@@ -201,8 +204,12 @@ _FURNITURE = re.compile(
     r"|print|广告|廣告|分享|打印|广告位)\W*", re.IGNORECASE)
 _RIGHTS = re.compile(
     r"\s*(?:©|\(c\)\s|copyright\b)|.*(?:all rights reserved|alle rechte vorbehalten|tous droits réservés"
-    r"|todos los derechos reservados|版权所有|版權所有|著作権)", re.IGNORECASE)
-"""A copyright or rights line: site furniture wherever it stands (rule 4)."""
+    r"|todos los derechos reservados|版权所有|版權所有|著作権"
+    # Chinese sites must show their ICP licence and public-security filing numbers, in the footer
+    r"|icp备|icp证|icp證|公网安备|公網安備)"
+    # the editor-in-charge credit Chinese portals add under an article
+    r"|\W*(?:责任编辑|責任編輯)\s*[:：]", re.IGNORECASE)
+"""A copyright, licence or editor's credit line: site furniture wherever it stands (rule 4)."""
 MAX_RIGHTS_TOKENS = 40
 """Longest line (in tokens) taken for a copyright line; a longer one may be the article's own text."""
 # Tags whose nesting drives the main-content pass's quadratic cost (measured on resiliparse 2.0).

@@ -253,10 +253,11 @@ def test_chinese_portal_table_sidebar_is_dropped() -> None:
                "<p>反对者认为电动公交车更便宜，但交通委员会发现有轨电车使用寿命更长，需要的司机更少，也更受居民欢迎。</p>")
     tools = '<p><a href="/send">发送给朋友</a> <a href="/print">打印本页</a> <a href="/close">关闭窗口</a></p>'
     page_html = (f'<html><head><meta charset="gb2312"></head><body><table><tr><td width=200><table>{sidebar}</table>'
-                 f"</td><td>{article}{tools}</td></tr></table><p>版权所有 © 2008 某某新闻网</p></body></html>")
+                 f"</td><td>{article}<p>（责任编辑：王小明）</p>{tools}</td></tr></table>"
+                 "<p>版权所有 © 2008 某某新闻网</p><p>京ICP备12345678号　京公网安备11010500000号</p></body></html>")
     text = extract_text(page_html, "main")
     assert "有轨电车线路" in text and "十一个车站" in text and "更受居民欢迎" in text, text
-    for marker in ("国际新闻", "往期回顾", "发送给朋友", "打印本页", "版权所有"):
+    for marker in ("国际新闻", "往期回顾", "发送给朋友", "打印本页", "版权所有", "责任编辑", "ICP备"):
         assert marker not in text, (marker, text)
 
 
