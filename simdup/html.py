@@ -82,6 +82,11 @@ Python, a few hundred per page at most (:func:`main_blocks`):
 4. **Inside the segment**, lone furniture words ("Advertisement", "Share",
    "Print", "广告", ...) and copyright lines ("© 2024 ...", "... All rights
    reserved", "版权所有", at most ``MAX_RIGHTS_TOKENS`` tokens) are dropped,
+   as are lines that are only a small number ("6", "3 of 12": gallery
+   counters, chart labels; these go before rule 2 scores the blocks, as a
+   slide show's twenty numbers would otherwise cut the article in two.
+   Within 3 bits, Dragnet dev 53.6 -> 55.1 %, Mozilla dev 70.2 -> 74.5 %,
+   test halves +1 and 0 points),
    and so are the ICP licence lines every Chinese site shows in its footer
    and the editor's credit Chinese portals put under an article
    ("责任编辑：...", left out of Readability's text of such pages). Link-dense blocks are not dropped
@@ -202,6 +207,8 @@ _SIGNATURE = re.compile(r"\W*posted by:?\s+\S.{0,60}?\s+(?:at|on)\s+\S.*\d", re.
 _FURNITURE = re.compile(
     r"\W*(?:advertisement|advertising|sponsored|anzeige|werbung|publicité|publicidad|share|share this|tweet|email"
     r"|print|广告|廣告|分享|打印|广告位)\W*", re.IGNORECASE)
+_COUNTER = re.compile(r"\W*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?\W*", re.IGNORECASE)
+"""A line that is only a small number ("6", "3 of 12"): a gallery counter, a chart's axis label."""
 _RIGHTS = re.compile(
     r"\s*(?:©|\(c\)\s|copyright\b)|.*(?:all rights reserved|alle rechte vorbehalten|tous droits réservés"
     r"|todos los derechos reservados|版权所有|版權所有|著作権"
@@ -421,6 +428,8 @@ def select_article(blocks: list[Block], title: str = "",
 
     ``title`` is :func:`page_title`, ``description`` :func:`page_description`.
     """
+    # 4, first: counters go before the segment is scored, as a gallery's twenty lines cost more than its caption
+    blocks = [b for b in blocks if not (b.tokens <= 3 and _COUNTER.fullmatch(b.text))]
     boxes = 0  # bounded: each box costs a pass over the blocks
     while (end := _end_heading(blocks)) is not None:  # 1. a comments or related heading ends the article ...
         after = blocks[end + 1:]

@@ -224,6 +224,18 @@ def test_a_related_box_inside_the_article_does_not_end_it() -> None:
     assert "preferred by most residents" in text, text
 
 
+def test_gallery_counters_inside_the_article_are_dropped() -> None:
+    # As on news sites' slide shows: a caption, then the slide numbers, inside the article.
+    gallery = ("<a href=''><div>The new tram on a test run in Basel, where the same model has run since 2019.</div>"
+               + "".join(f"<div>{i}</div>" for i in range(1, 13)) + "<div>3 of 12</div></a>")
+    head, end = STORY.rsplit("<p>", 1)
+    html = f"<html><head><title>Tram</title></head><body><div class=post>{head}{gallery}<p>{end}</div></body></html>"
+    text = extract_text(html, "main")
+    assert all(words in text for words in STORY_WORDS), text
+    assert not any(line.strip() in {"1", "6", "9", "3 of 12"} for line in text.splitlines()), text
+    assert "preferred by most residents" in text, text  # the paragraph after the gallery
+
+
 def test_navigation_cookie_banner_and_link_lists_around_the_article_are_dropped() -> None:
     nav = "<nav><ul>" + links("Home", "Politics", "Business", "Culture", "Sport", "Weather") + "</ul></nav>"
     crumbs = '<div class="breadcrumb"><a href="/">Home</a> &gt; <a href="/city">City</a> &gt; Transport</div>'
