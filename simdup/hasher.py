@@ -266,6 +266,10 @@ class SimHasher:
         return int(ngram[0]), int(ngram[1])
 
     def _preparer(self) -> Preparer:
+        # Every path from parameters to the core passes here (shingle_sets too,
+        # which never calls transform): a string such as "no" must not reach
+        # the core as a truthy flag.
+        self._check_params()
         return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors,
                         self.input, self.html_content, self.fold_traditional)
 
@@ -496,7 +500,14 @@ class SimHasher:
             raise
         except Exception as exc:  # zipfile, zlib and numpy each raise their own kinds
             raise ValueError(f"{os.fspath(path)}: not a readable simdup model ({exc})") from None
-        return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
+        try:
+            return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
+        except (TypeError, KeyError, IndexError, OverflowError, AttributeError, RecursionError) as exc:
+            # Arrays of the wrong shape or kind (int() of a 2-D array, a params
+            # object of the wrong shape, JSON nested past the parser's stack):
+            # a damaged or foreign file, which the docs promise is a ValueError.
+            raise ValueError(f"{os.fspath(path)}: corrupted simdup model "
+                             f"({type(exc).__name__}: {exc})") from None
 
     @classmethod
     def _from_arrays(cls, arrays: dict[str, np.ndarray], source: str, tokenizer: TokenizerSpec | None) -> SimHasher:
@@ -522,7 +533,7 @@ class SimHasher:
         try:
             params = json.loads(str(arrays["params"]))
             params["ngram_range"] = tuple(params["ngram_range"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError(f"{source}: corrupted simdup model (bad params)") from None
         if isinstance(params.get("tokenizer"), dict):
             if tokenizer is None or not callable(tokenizer):

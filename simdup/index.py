@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from simdup import _index_file
 from simdup._core import SPEC_VERSION, HammingIndex
-from simdup.distance import as_fingerprints
+from simdup.distance import as_fingerprints, check_int
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
 __all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
@@ -71,7 +71,7 @@ class SimHashIndex(HammingIndex):
     Raises
     ------
     TypeError
-        ``k`` is not an int.
+        ``k`` or ``expected_n`` is not an int (Python or numpy; a bool is not).
     ValueError
         ``k`` outside ``[0, 16]``, a budget no design fits, or a design that
         is not exact for ``k``.
@@ -93,6 +93,8 @@ class SimHashIndex(HammingIndex):
     def __init__(self, k: int = 3, *, expected_n: int = 1_000_000,
                  memory_budget: int | None = None,
                  design: IndexPlan | Any | None = None) -> None:
+        k = check_int(k, "k", 0, MAX_K)  # numpy integers welcome, bools not
+        expected_n = check_int(expected_n, "expected_n", 0)
         if design is None:
             plan = plan_index(k, expected_n, memory_budget)
         elif isinstance(design, IndexPlan):
@@ -160,8 +162,7 @@ class SimHashIndex(HammingIndex):
             As :func:`as_uint64_array`, or ``n_threads < 1``.
         """
         fps = as_uint64_array(fingerprints, "fingerprints")
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        n_threads = check_int(n_threads, "n_threads", 1)
         if n_threads == 1 or len(fps) < 2 * 1024:
             return self._query_many(fps)
         with ThreadPoolExecutor(n_threads) as pool:

@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
 
+from simdup.distance import check_int
+
 __all__ = [
     "DEFAULT_BYTES_PER_FINGERPRINT",
     "MAX_K",
@@ -214,7 +216,7 @@ def _two_level(k: int, b1: int, b2: int) -> list[tuple[BitRange, ...]]:
 
 def candidate_plans(k: int, expected_n: int = 1_000_000) -> list[IndexPlan]:
     """All designs the planner weighs for ``k``, with estimates at ``expected_n``."""
-    _check_k(k)
+    k = _check_k(k)
     plans = [IndexPlan(k, ((),), "scan", expected_n)]
     for blocks in range(k + 1, min(k + 7, 64) + 1):
         if math.comb(blocks, k) <= MAX_TABLES:
@@ -257,9 +259,8 @@ def plan_index(k: int = 3, expected_n: int = 1_000_000,
         ``k`` out of range, ``expected_n`` negative, or an explicit budget
         no design fits.
     """
-    _check_k(k)
-    if isinstance(expected_n, bool) or not isinstance(expected_n, int) or expected_n < 0:
-        raise ValueError(f"expected_n must be a non-negative int, got {expected_n!r}")
+    k = _check_k(k)
+    expected_n = check_int(expected_n, "expected_n", 0)
     plans = candidate_plans(k, expected_n)
     budget: float
     if memory_budget is not None:
@@ -327,7 +328,7 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
         Malformed ranges, overlapping ranges in a table, too many tables, or a
         design that is not exact for ``k``.
     """
-    _check_k(k)
+    k = _check_k(k)
     norm = []
     try:
         for key in tables:
@@ -352,8 +353,5 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
     return IndexPlan(k, tuple(norm), "custom", expected_n)
 
 
-def _check_k(k: object) -> None:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if not 0 <= k <= MAX_K:
-        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
+def _check_k(k: object) -> int:
+    return check_int(k, "k", 0, MAX_K)

@@ -1,0 +1,209 @@
+"""Bad-input catalogue of the Python API (issue 13): index, Deduper, SimHasher,
+dedup, distances, kernels, model and index files. Each case is its own test and
+each ends in a documented result or a clear TypeError / ValueError, never a
+crash, a hang or a silent wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import simdup
+from simdup import (
+    Deduper,
+    SimHasher,
+    SimHashIndex,
+    as_fingerprints,
+    dedup,
+    find_duplicates,
+    hamming,
+    similarity,
+)
+from simdup.dedup import shingle_sets
+
+# -------------------------------------------------------------------------- 16
+# SimHasher flags are bools, on every path that reaches the core.
+
+BOOL_PARAMS = ["lowercase", "fold_traditional", "use_idf", "smooth_idf", "sublinear_tf", "binary"]
+
+
+@pytest.mark.parametrize("name", BOOL_PARAMS)
+@pytest.mark.parametrize("value", ["false", "no", 0, None])
+def test_hasher_bool_parameters_refuse_non_bools(name, value):
+    hasher = SimHasher(use_idf=False).set_params(**{name: value})
+    with pytest.raises(ValueError, match=name):
+        hasher.transform(["text"])
+    with pytest.raises(ValueError, match=name):
+        shingle_sets(hasher, ["Some Text here"])  # never reached the check before
+
+
+def test_hasher_numpy_bools_are_bools():
+    a = SimHasher(use_idf=False, lowercase=np.bool_(False)).fingerprint("Word")
+    assert a == SimHasher(use_idf=False, lowercase=False).fingerprint("Word")
+
+
+# Fingerprint lists: any Python ints in [0, 2**64), never bools.
+
+def test_as_fingerprints_mixes_large_and_small_ints():
+    a = as_fingerprints([2**63, 1, 2**64 - 1, 0])  # was "integer dtype, got float64"
+    assert a.dtype == np.uint64 and a.tolist() == [2**63, 1, 2**64 - 1, 0]
+    assert as_fingerprints([[2**63, 1], [np.uint64(5), 2]]).tolist() == [[2**63, 1], [5, 2]]
+
+
+def test_index_and_join_take_mixed_large_and_small_ints():
+    ix = SimHashIndex(0, expected_n=100)
+    ix.add_many([2**63, 1], [2**64 - 1, 2])
+    assert ix.query_many([2**63, 1])[1].tolist() == [2**64 - 1, 2]
+    pairs = find_duplicates([2**63, 2**63 + 1, 5], k=1)
+    assert (pairs.i.tolist(), pairs.j.tolist()) == ([0], [1])
+    assert hamming([2**64 - 1, 0], [0, 0]).tolist() == [64, 0]
+
+
+@pytest.mark.parametrize("values", [[True, 1], [1, False], [np.True_], np.array([1, True], dtype=object)],
+                         ids=["true-first", "false-last", "numpy-bool", "object-array"])
+def test_bools_are_not_fingerprints(values):
+    with pytest.raises(TypeError, match="integers"):
+        as_fingerprints(values)
+    with pytest.raises(TypeError):
+        hamming(values, 0)
+    with pytest.raises(TypeError):
+        SimHashIndex(3, expected_n=10).add_many(values, list(range(len(values))))
+
+
+@pytest.mark.parametrize("bad, exc", [
+    ([1, 2.0], TypeError),
+    ([1, "2"], TypeError),
+    ([[1], [1, 2]], TypeError),
+    ([-1, 2**63], ValueError),
+    ([2**64, 1], ValueError),
+    (np.bool_(True), TypeError),
+])
+def test_as_fingerprints_refuses(bad, exc):
+    with pytest.raises(exc):
+        as_fingerprints(bad)
+
+
+def test_scalar_distance_refuses_numpy_bool():
+    with pytest.raises(TypeError):
+        hamming(np.bool_(True), 0)
+    assert similarity(np.uint64(3), 1) == 1 - 1 / 64
+
+
+# k and n_threads: Python and numpy integers everywhere, bools and floats nowhere.
+
+@pytest.mark.parametrize("k", [np.int64(3), np.uint8(3), np.int32(3)], ids=lambda k: type(k).__name__)
+def test_numpy_integer_k_accepted_everywhere(k):
+    ix = SimHashIndex(k, expected_n=np.int64(100))
+    assert ix.k == 3 and type(ix.plan.k) is int
+    assert len(find_duplicates(np.array([0, 7], np.uint64), k)) == 3
+    assert simdup.plan_index(k, np.int64(1000)).k == 3
+    assert Deduper(SimHasher.default(), k=k, expected_n=100).index.k == 3
+    assert dedup(["a b c", "a b c"], k=k, verify=None).keep.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("k", [True, np.bool_(True), 3.0, "3"], ids=repr)
+def test_non_integer_k_refused_everywhere(k):
+    for call in (lambda: SimHashIndex(k), lambda: find_duplicates([1, 2], k),
+                 lambda: simdup.plan_index(k), lambda: dedup(["a"], k=k)):
+        with pytest.raises(TypeError, match="k must be an int"):
+            call()
+
+
+def test_n_threads_numpy_integer_accepted_bool_refused():
+    rng = np.random.default_rng(0)
+    fps = rng.integers(0, 2**64, 5000, dtype=np.uint64)
+    ix = SimHashIndex(3, expected_n=5000)
+    ix.add_many(fps, np.arange(5000))
+    one = ix.query_many(fps)
+    for a, b in zip(one, ix.query_many(fps, n_threads=np.int64(2))):  # was a ValueError
+        np.testing.assert_array_equal(a, b)
+    for bad in (True, np.bool_(True), 1.5):
+        with pytest.raises(TypeError, match="n_threads"):
+            ix.query_many(fps, n_threads=bad)
+    with pytest.raises(ValueError, match="n_threads"):
+        ix.query_many(fps, n_threads=np.int64(0))
+
+
+@pytest.mark.parametrize("expected_n, exc", [(True, TypeError), (-1, ValueError), (1.5, TypeError)])
+def test_expected_n_checked(expected_n, exc):
+    with pytest.raises(exc, match="expected_n"):
+        SimHashIndex(3, expected_n=expected_n)
+
+
+@pytest.mark.parametrize("returned, exc", [(True, TypeError), (1.0, TypeError), ("1", TypeError),
+                                           (-1, ValueError), (2**64, ValueError)], ids=repr)
+def test_deduper_checks_what_the_hasher_returns(returned, exc):
+    class Bad:
+        def fingerprint(self, doc):
+            return returned
+
+    with pytest.raises(exc):
+        Deduper(Bad(), expected_n=10).is_duplicate(1, "doc")
+
+
+# Private kernels validate their input at the Python boundary (a bad CSR used
+# to read out of bounds: a segfault). Run in a child so a crash fails one test.
+
+@pytest.mark.parametrize("indptr, terms", [
+    ([0, 10**12], [1]),
+    ([0, 3, 2], [1, 2, 3, 4]),
+    ([5, 6], [1] * 6),
+    ([], [1]),
+], ids=["end-past-terms", "decreasing", "not-from-zero", "empty"])
+def test_jaccard_kernel_refuses_inconsistent_csr(indptr, terms):
+    code = (
+        "import numpy as np\nfrom simdup import _core\n"
+        f"ip = np.array({indptr!r}, dtype=np.int64); t = np.array({terms!r}, dtype=np.uint64)\n"
+        "try:\n    _core.jaccard_pairs(ip, t, np.array([0]), np.array([0]))\n"
+        "except ValueError as e:\n    print('ValueError', e)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == 0 and r.stdout.startswith("ValueError"), (r.returncode, r.stdout, r.stderr)
+
+
+# --------------------------------------------------------------- model files
+
+def _save_model(path, **changes):
+    hasher = SimHasher().fit(["a b c", "b c d", "c d e"])
+    hasher.save(path)
+    with np.load(path) as z:
+        arrays = {key: z[key] for key in z.files}
+    arrays.update(changes)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("changes", [
+    {"params": np.array("[" * 100_000 + "]" * 100_000)},
+    {"params": np.array('{"ngram_range": ' + "[" * 5000 + "]" * 5000 + "}")},
+    {"params": np.array("[1, 2]")},
+    {"params": np.array('{"tokenizer": "auto", "ngram_range": 5}')},
+    {"spec_version": np.array([[2, 2]])},
+    {"unseen_idf_q": np.array([1, 2], np.uint32)},
+    {"n_docs": np.array("many")},
+    {"vocabulary": np.zeros((2, 2), np.uint64), "idf_q": np.ones((2, 2), np.uint32)},
+    {"format": np.array(["simdup-model", "x"])},
+], ids=["nested-params", "nested-ngram", "params-list", "ngram-int", "spec-2d", "unseen-array",
+        "n-docs-str", "vocab-2d", "format-array"])
+def test_crafted_models_are_value_errors(tmp_path, changes):
+    path = tmp_path / "m.npz"
+    _save_model(path, **changes)
+    with pytest.raises(ValueError):
+        SimHasher.load(path)
+
+
+def test_model_path_is_a_directory(tmp_path):
+    with pytest.raises((ValueError, IsADirectoryError)):
+        SimHasher.load(tmp_path)
+
+
+def test_model_json_params_of_wrong_shape_named(tmp_path):
+    path = tmp_path / "m.npz"
+    _save_model(path, params=np.array(json.dumps(["not", "an", "object"])))
+    with pytest.raises(ValueError, match="m.npz"):
+        SimHasher.load(path)
