@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from simdup import (
     Deduper,
     SimHasher,
     SimHashIndex,
+    _index_file,
     as_fingerprints,
     dedup,
     find_duplicates,
@@ -25,6 +27,7 @@ from simdup import (
     similarity,
 )
 from simdup.dedup import shingle_sets
+from simdup.index_plan import candidate_plans
 
 # -------------------------------------------------------------------------- 16
 # SimHasher flags are bools, on every path that reaches the core.
@@ -165,6 +168,107 @@ def test_jaccard_kernel_refuses_inconsistent_csr(indptr, terms):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        check=False)
     assert r.returncode == 0 and r.stdout.startswith("ValueError"), (r.returncode, r.stdout, r.stderr)
+
+
+# ------------------------------------------------------------- 13, 14: index files
+
+def _write_index(path, k, tables, meta=None):
+    """An empty index file with a hand-made header (as a hostile writer would make it)."""
+    parts = {"fps": np.empty(0, np.uint64), "ids": np.empty(0, np.uint64),
+             "id_order": np.empty(0, np.uint32)}
+    for t in range(len(tables)):
+        parts[f"dir{t}"] = np.zeros(2, np.uint32)
+        if t:
+            parts[f"res{t}"] = np.empty(0, np.uint32)
+            parts[f"rows{t}"] = np.empty(0, np.uint32)
+    _index_file.write(path, parts, {"k": k, "tables": tables, "design_name": "crafted",
+                                    "dir_bits": [0] * len(tables), "count": 0,
+                                    "fingerprint_spec_version": simdup.SPEC_VERSION, **(meta or {})})
+
+
+def _rewrite_header(path, edit):
+    """Apply ``edit`` to the raw header bytes of an index file and fix its checksum."""
+    raw = path.read_bytes()
+    hlen = int.from_bytes(raw[12:16], "little")
+    header = edit(raw[24:24 + hlen])
+    old_start = _index_file._align(24 + hlen)
+    new_start = _index_file._align(24 + len(header))
+    prelude = _index_file._PRELUDE.pack(_index_file.MAGIC, _index_file.FORMAT_VERSION,
+                                        len(header), simdup._core.xxh64(header))
+    path.write_bytes(prelude + header + b"\0" * (new_start - 24 - len(header)) + raw[old_start:])
+
+
+def _hard_design():
+    """256 random 3-bit keys over 30 bits: no cheap bound settles exactness at k=16."""
+    rng = np.random.default_rng(0)
+    return [[[int(b), 1] for b in rng.choice(30, 3, replace=False)] for _ in range(253)]
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_crafted_design_is_refused_quickly(tmp_path, mmap):
+    path = tmp_path / "crafted.idx"
+    _write_index(path, 16, _hard_design())
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="corrupted index header: cannot verify"):
+        SimHashIndex.load(path, mmap=mmap)
+    assert time.perf_counter() - start < 10  # minutes before the node budget
+
+
+def test_crafted_design_with_an_easy_proof_loads_quickly(tmp_path):
+    rng = np.random.default_rng(1)
+    tables = [[[int(b), 1] for b in rng.choice(64, 3, replace=False)] for _ in range(256)]
+    path = tmp_path / "triples.idx"
+    _write_index(path, 16, tables)
+    start = time.perf_counter()
+    try:
+        ix = SimHashIndex.load(path)
+        assert ix.query(0) == []
+    except ValueError:
+        pass
+    assert time.perf_counter() - start < 10
+
+
+def test_planner_designs_load_without_a_search(tmp_path, monkeypatch):
+    import simdup.index_plan as plan_mod
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("covers() ran on a planner design")
+
+    monkeypatch.setattr(plan_mod, "covers", no_search)
+    for plan in candidate_plans(5, 1000)[:4] + candidate_plans(16, 1000)[:2]:
+        path = tmp_path / f"{len(plan.tables)}.idx"
+        ix = SimHashIndex(plan.k, expected_n=10, design=plan)
+        ix.add(5, 1)
+        ix.save(path)
+        assert SimHashIndex.load(path).query(5) == [(1, 0)]
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_index_header_is_a_value_error(tmp_path, mmap, depth):
+    path = tmp_path / "nested.idx"
+    SimHashIndex(3, expected_n=10).save(path)
+    _rewrite_header(path, lambda h: b'{"k":' + b"[" * depth + b"]" * depth + b"}")
+    with pytest.raises(ValueError, match="corrupted"):
+        SimHashIndex.load(path, mmap=mmap)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda h: h.replace(b'"name":"fps"', b'"name":["fps"]'),
+    lambda h: h.replace(b'"name":"ids"', b'"name":{"a":1}'),
+    lambda h: h.replace(b'"tables":[', b'"tables":[[[1e3,1]],'),
+    lambda h: h.replace(b'"k":3', b'"k":3.0'),
+    lambda h: h.replace(b'"k":3', b'"k":true'),
+    lambda h: h.replace(b'"count":0', b'"count":-1'),
+    lambda h: h.replace(b'"dir_bits":[', b'"dir_bits":[99999999999999999999,'),
+], ids=["list-name", "object-name", "float-range", "float-k", "bool-k", "negative-count", "huge-dir-bits"])
+def test_crafted_index_headers_are_value_errors(tmp_path, edit):
+    path = tmp_path / "h.idx"
+    SimHashIndex(3, expected_n=10).save(path)
+    _rewrite_header(path, edit)
+    assert path.read_bytes() != b""
+    with pytest.raises(ValueError):
+        SimHashIndex.load(path)
 
 
 # --------------------------------------------------------------- model files
