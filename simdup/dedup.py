@@ -258,7 +258,19 @@ def dedup(
     Returns
     -------
     DedupResult
+
+    Raises
+    ------
+    TypeError
+        ``docs`` is one document (a ``str`` or ``bytes``, whose characters
+        would otherwise be taken as documents) or not iterable, or ``k`` is
+        not an int.
+    ValueError
+        ``k``, ``verify`` or ``shingle_size`` out of range.
     """
+    if isinstance(docs, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"docs must be an iterable of documents, got a single document "
+                        f"({type(docs).__name__}); wrap it in a list")
     k = check_k(k)
     check_verify(verify)
     check_shingle_size(shingle_size)

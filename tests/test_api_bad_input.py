@@ -29,6 +29,20 @@ from simdup import (
 from simdup.dedup import shingle_sets
 from simdup.index_plan import candidate_plans
 
+# --------------------------------------------------------------------------- 9
+
+@pytest.mark.parametrize("docs", ["hello hello", b"hello hello", bytearray(b"hello hello")],
+                         ids=["str", "bytes", "bytearray"])
+def test_dedup_of_one_document_is_a_type_error(docs):
+    with pytest.raises(TypeError, match="single document"):
+        dedup(docs)
+
+
+def test_dedup_of_a_non_iterable_is_a_type_error():
+    with pytest.raises(TypeError):
+        dedup(42)  # type: ignore[arg-type]
+
+
 # -------------------------------------------------------------------------- 16
 # SimHasher flags are bools, on every path that reaches the core.
 
