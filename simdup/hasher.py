@@ -75,7 +75,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from itertools import islice
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -426,7 +426,14 @@ class SimHasher:
         prepared = self._prepare(docs)
         return self._fit_prepared(prepared)._transform_prepared(prepared)[0]
 
-    def fingerprint(self, doc: str | bytes, content_type: str | None = None) -> int:
+    @overload
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: Literal[False] = False) -> int: ...
+    @overload
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: Literal[True]) -> tuple[int, int]: ...
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: bool = False) -> int | tuple[int, int]:
         """Fingerprint of one document, as a Python int in ``[0, 2**64)``.
 
         Parameters
@@ -435,10 +442,16 @@ class SimHasher:
         content_type : str, optional
             For HTML input: the HTTP ``Content-Type`` header value, whose
             ``charset`` decodes a bytes page (ignored for text input).
+        return_n_tokens : bool, default=False
+            Return ``(fingerprint, n_tokens)``: 0 tokens marks a token-less
+            document (fingerprint 0), which is never a near-duplicate.
         """
         if not isinstance(doc, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
         item: WebDocument = (doc, content_type) if content_type is not None and self.input != "text" else doc
+        if return_n_tokens:
+            fps, n_tokens = self.transform([item], return_n_tokens=True)
+            return int(fps[0]), int(n_tokens[0])
         return int(self.transform([item])[0])
 
     # -- persistence -------------------------------------------------------------------

@@ -29,6 +29,96 @@ from simdup import (
 from simdup.dedup import shingle_sets
 from simdup.index_plan import candidate_plans
 
+TOKENLESS = ["", "!!!", "😀🎉", "\u200b", "  \n\t ",
+             "<html><head><script>var x = 1;</script></head><body></body></html>"]
+
+
+# --------------------------------------------------------------------------- 6
+# Token-less documents are never near-duplicates (README), whatever the API.
+
+def test_deduper_tokenless_is_not_a_duplicate_of_tokenless():
+    d = Deduper(SimHasher.default(), k=3, expected_n=100)
+    assert d.is_duplicate("a", "") is False
+    assert d.is_duplicate("b", "!!!") is False  # was True: both fingerprint 0
+    assert len(d) == 0 and "a" not in d and "b" not in d
+
+
+@pytest.mark.parametrize("doc", TOKENLESS, ids=repr)
+def test_deduper_never_stores_or_matches_tokenless(doc):
+    d = Deduper(SimHasher.default(), k=3, expected_n=100)
+    assert d.add("first", "") is False
+    assert d.add_if_new("x", doc) == (False, [])
+    assert d.duplicates(doc) == [] and d.is_duplicate("y", doc) is False
+    assert d.add("z", "some real words") is True
+    assert d.duplicates(doc) == [] and len(d) == 1
+
+
+def test_deduper_tokenless_ids_are_still_checked():
+    d = Deduper(SimHasher.default(), k=3, expected_n=100)
+    d.add("u", "some real words")
+    with pytest.raises(ValueError, match="already"):
+        d.is_duplicate("u", "")
+    with pytest.raises(TypeError):
+        d.is_duplicate(1.5, "")
+
+
+def test_deduper_custom_fingerprinter_none_means_tokenless():
+    class Words:
+        def fingerprint(self, doc):
+            return None if not doc.strip() else 0b1011
+
+    d = Deduper(Words(), k=3, expected_n=100)
+    assert d.is_duplicate("a", " ") is False and d.is_duplicate("b", "") is False
+    assert d.is_duplicate("c", "text") is False and d.is_duplicate("e", "more") is True
+    assert d.fingerprint("") == 0 and len(d) == 1
+
+
+def test_index_add_many_and_query_many_skip_tokenless():
+    hasher = SimHasher.default()
+    docs = ["", "!!!", "crude oil prices rose on monday", "😀"]
+    fps, n = hasher.transform(docs, return_n_tokens=True)
+    ix = SimHashIndex(3, expected_n=100)
+    ix.add_many(fps, np.arange(4), n_tokens=n)
+    assert len(ix) == 1 and 0 not in ix and 2 in ix
+    off, ids, dist = ix.query_many(fps, n_tokens=n)
+    assert off.tolist() == [0, 0, 0, 1, 1] and ids.tolist() == [2] and dist.tolist() == [0]
+    # without the counts the index sees fingerprints only: 0 is a fingerprint
+    ix.add(0, 10)
+    assert ix.query_many(fps)[0].tolist() == [0, 1, 2, 3, 4]
+    assert ix.query_many(fps, n_tokens=n)[0].tolist() == [0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("n_tokens, exc", [
+    (np.array([1.0, 2.0, 3.0]), TypeError),
+    (np.array([True, True, False]), TypeError),
+    ([1, 2], ValueError),
+    (np.ones((3, 1), np.int64), ValueError),
+])
+def test_index_bad_n_tokens(n_tokens, exc):
+    ix = SimHashIndex(3, expected_n=100)
+    with pytest.raises(exc, match="n_tokens"):
+        ix.add_many([1, 2, 3], [1, 2, 3], n_tokens=n_tokens)
+    with pytest.raises(exc, match="n_tokens"):
+        ix.query_many([1, 2, 3], n_tokens=n_tokens)
+    assert len(ix) == 0
+
+
+def test_fingerprint_return_n_tokens():
+    h = SimHasher.default()
+    assert h.fingerprint("!!!", return_n_tokens=True) == (0, 0)
+    fp, n = h.fingerprint("crude oil prices", return_n_tokens=True)
+    assert n == 3 and fp == h.fingerprint("crude oil prices")
+
+
+def test_deduper_ids_numpy_integers_and_bools():
+    d = Deduper(SimHasher.default(), k=3, expected_n=100)
+    assert d.add(np.uint64(2**64 - 1), "some real words") is True
+    assert (2**64 - 1) in d and d.duplicates("some real words") == [(2**64 - 1, 0)]
+    for bad in (True, np.bool_(False)):
+        with pytest.raises(TypeError):
+            d.add(bad, "other words")
+
+
 # --------------------------------------------------------------------------- 9
 
 @pytest.mark.parametrize("docs", ["hello hello", b"hello hello", bytearray(b"hello hello")],
