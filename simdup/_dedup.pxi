@@ -255,11 +255,25 @@ def jaccard_pairs(const int64_t[::1] indptr not None, const uint64_t[::1] terms 
 
     ``indptr``/``terms`` hold each row's distinct terms in ascending order
     (CSR). Two empty sets have similarity 1.
+
+    Raises ``ValueError`` on inconsistent CSR parts (``indptr`` not starting
+    at 0, decreasing, or ending past ``terms``) or a pair outside the rows:
+    the loop below trusts them, so they are checked here, in one pass.
     """
-    cdef Py_ssize_t e, m = i.shape[0], n_rows = indptr.shape[0] - 1
+    cdef Py_ssize_t e, m = i.shape[0], n_rows = indptr.shape[0] - 1, r
     cdef int64_t p, q, p_end, q_end, inter, union_
+    cdef bint bad = False
     if j.shape[0] != m:
         raise ValueError("i and j differ in length")
+    if n_rows < 0 or indptr[0] != 0 or indptr[n_rows] > terms.shape[0]:
+        raise ValueError(f"indptr must run from 0 to at most len(terms) = {terms.shape[0]}")
+    with nogil:
+        for r in range(n_rows):
+            if indptr[r + 1] < indptr[r]:
+                bad = True
+                break
+    if bad:
+        raise ValueError(f"indptr decreases at row {r}")
     out = np.empty(m, dtype=np.float64)
     cdef double[::1] sim = out
     with nogil:

@@ -108,10 +108,16 @@ def _expected_sections(h: dict[str, Any]) -> dict[str, tuple[str, int]]:
 
 def read(path: str | os.PathLike[str], *, mmap: bool, verify: bool
          ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header and arrays of an index file (arrays read-only; memory maps when ``mmap``)."""
+    """Header and arrays of an index file (arrays read-only; memory maps when ``mmap``).
+
+    The path is looked up once: the size, the header and the arrays (read or
+    mapped) all come through one open file. A save may rename a new file over
+    ``path`` at any moment; this reads either the old file or the new one,
+    whole, never one file's header with the other's size or arrays.
+    """
     path = os.fspath(path)
-    size = os.path.getsize(path)
     with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
         raw = f.read(_PRELUDE.size)
         if len(raw) < _PRELUDE.size:
             raise _bad(f"{size} bytes is shorter than the prelude")
@@ -128,18 +134,19 @@ def read(path: str | os.PathLike[str], *, mmap: bool, verify: bool
             raise _bad("header checksum mismatch")
         try:
             h = json.loads(header_bytes)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting exhausts the parser's stack
             raise _bad("header is not JSON") from None
         _check_header(h)
         start = _align(_PRELUDE.size + hlen)
         if start + h["data_bytes"] != size:
             raise _bad(f"file has {size} bytes, header says {start + h['data_bytes']}")
         want = _expected_sections(h)
-        secs = {s.get("name"): s for s in h["sections"] if isinstance(s, dict)}
+        secs = {s.get("name"): s for s in h["sections"]
+                if isinstance(s, dict) and isinstance(s.get("name"), str)}
         if set(secs) != set(want) or len(h["sections"]) != len(want):
             raise _bad("unexpected array list")
-        if mmap:
-            data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.empty(0, np.uint8)
+        if mmap:  # maps this descriptor's file; the mapping outlives the close
+            data = np.memmap(f, dtype=np.uint8, mode="r") if size else np.empty(0, np.uint8)
         else:
             f.seek(0)
             data = np.frombuffer(f.read(), dtype=np.uint8)

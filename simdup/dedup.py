@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .distance import as_fingerprints
+from .distance import as_fingerprints, check_int
 from .hasher import SimHasher
 
 MAX_K = 10
@@ -42,11 +42,7 @@ class Pairs(NamedTuple):
 
 def check_k(k: object, max_k: int = MAX_K) -> int:
     """Return ``k`` as an int, or raise if it is not an int in ``[0, max_k]``."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if not 0 <= k <= max_k:
-        raise ValueError(f"k must be in [0, {max_k}], got {k}")
-    return int(k)
+    return check_int(k, "k", 0, max_k)
 
 
 def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint64]:
@@ -262,7 +258,19 @@ def dedup(
     Returns
     -------
     DedupResult
+
+    Raises
+    ------
+    TypeError
+        ``docs`` is one document (a ``str`` or ``bytes``, whose characters
+        would otherwise be taken as documents) or not iterable, or ``k`` is
+        not an int.
+    ValueError
+        ``k``, ``verify`` or ``shingle_size`` out of range.
     """
+    if isinstance(docs, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"docs must be an iterable of documents, got a single document "
+                        f"({type(docs).__name__}); wrap it in a list")
     k = check_k(k)
     check_verify(verify)
     check_shingle_size(shingle_size)

@@ -12,16 +12,18 @@ import threading
 from collections.abc import Hashable
 from typing import Any, Protocol
 
+import numpy as np
+
 from simdup._core import xxh64
+from simdup.distance import check_uint64
+from simdup.hasher import SimHasher
 from simdup.index import SimHashIndex
 
 __all__ = ["Deduper", "Fingerprinter"]
 
-_U64_MAX = (1 << 64) - 1
-
 
 class Fingerprinter(Protocol):
-    def fingerprint(self, doc: str | bytes) -> int: ...
+    def fingerprint(self, doc: str | bytes) -> int | None: ...
 
 
 class Deduper:
@@ -31,6 +33,8 @@ class Deduper:
     ----------
     hasher : object with ``fingerprint(doc) -> int``
         Maps a document to its 64-bit fingerprint, e.g. :class:`simdup.SimHasher`.
+        Another fingerprinter may return ``None`` for a document with nothing
+        to compare (see Notes).
     index : SimHashIndex, optional
         Where fingerprints live; default a new ``SimHashIndex(k, expected_n=...)``.
         Its ``k`` is the near-duplicate threshold.
@@ -41,12 +45,23 @@ class Deduper:
 
     Notes
     -----
-    Thread-safe as the index is: fingerprinting runs outside any lock, and
-    :meth:`is_duplicate` is one atomic check-and-insert, so two threads
-    offering near-duplicate pages keep exactly one. String ids are hashed with
-    XXH64; two different strings with the same hash raise ``ValueError``.
-    The id strings are not saved with the index (``index.save``); after a
-    reload, matches made before it report the integer key.
+    Token-less documents (empty, punctuation, emoji or script only: with a
+    :class:`simdup.SimHasher`, those with no tokens, whose fingerprint is 0)
+    are never near-duplicates, as in batch :func:`simdup.dedup`: they are
+    not stored, match nothing and nothing matches them. :meth:`is_duplicate`
+    returns False for them and :meth:`add` returns False. A fingerprinter
+    other than SimHasher signals such a document by returning ``None``.
+
+    Threads: fingerprinting runs outside any lock; the id bookkeeping and the
+    index update (check-and-insert, insert or remove), and the naming of the
+    matches of a query, are one atomic step under the Deduper's lock. So two
+    threads offering near-duplicate pages keep exactly one, and a stored
+    page's string id is never lost to a racing call with the same id. String
+    ids are hashed with XXH64; two different strings with the same hash
+    raise ``ValueError``. The id strings are not saved with the index
+    (``index.save``); after a reload, matches made before it report the
+    integer key. Write to a shared ``index`` only through the Deduper, or
+    names may be missing for items added behind its back.
 
     Examples
     --------
@@ -63,58 +78,70 @@ class Deduper:
             raise TypeError(f"index must be a SimHashIndex, got {type(index).__name__}")
         self.hasher = hasher
         self.index = index if index is not None else SimHashIndex(k, expected_n=expected_n)
-        self._names: dict[int, str] = {}  # key -> string id
-        self._lock = threading.Lock()     # guards _names against racing writers
+        self._names: dict[int, str] = {}  # key -> string id, exactly for the keys stored
+        # One lock over _names and the index updates made with them: the
+        # index alone is thread-safe, but "store the item and remember its
+        # name" (or "forget both") must be one step, or a racing call with
+        # the same id can drop the name of a stored item.
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ ids
 
-    def _key(self, doc_id: Hashable, claim: bool = False) -> int:
-        if isinstance(doc_id, bool):
-            raise TypeError("doc_id must be an int or a str, got bool")
-        if isinstance(doc_id, int):
-            if not 0 <= doc_id <= _U64_MAX:
-                raise ValueError(f"int doc_id {doc_id} is outside [0, 2**64)")
-            if doc_id in self._names:
-                raise ValueError(f"int doc_id {doc_id} collides with the string id "
-                                 f"{self._names[doc_id]!r}")
-            return doc_id
+    def _key(self, doc_id: Hashable) -> int:
+        """The index key of ``doc_id`` (call with the lock held: reads ``_names``)."""
         if isinstance(doc_id, str):
             key = xxh64(doc_id.encode("utf-8", "surrogatepass"))
-            with self._lock:
-                known = self._names.get(key)
-                if known is not None and known != doc_id:
-                    raise ValueError(f"ids {doc_id!r} and {known!r} have the same hash")
-                if claim and known is None:
-                    self._names[key] = doc_id
+            known = self._names.get(key)
+            if known is not None and known != doc_id:
+                raise ValueError(f"ids {doc_id!r} and {known!r} have the same hash")
             return key
-        raise TypeError(f"doc_id must be an int or a str, got {type(doc_id).__name__}")
-
-    def _name(self, key: int) -> Hashable:
-        return self._names.get(key, key)
+        if isinstance(doc_id, (bool, np.bool_)) or not isinstance(doc_id, (int, np.integer)):
+            raise TypeError(f"doc_id must be an int or a str, got {type(doc_id).__name__}")
+        key = check_uint64(doc_id, "int doc_id")
+        if key in self._names:
+            raise ValueError(f"int doc_id {key} collides with the string id {self._names[key]!r}")
+        return key
 
     def _named(self, hits: list[tuple[int, int]]) -> list[tuple[Hashable, int]]:
-        return [(self._name(i), d) for i, d in hits]
+        return [(self._names.get(i, i), d) for i, d in hits]
 
     # ------------------------------------------------------------------ API
 
     def fingerprint(self, doc: str | bytes) -> int:
-        """The hasher's fingerprint of ``doc``, checked to be a uint64 int."""
-        fp: Any = self.hasher.fingerprint(doc)
-        if isinstance(fp, bool) or not hasattr(type(fp), "__index__"):
-            raise TypeError(f"hasher returned {type(fp).__name__}, not an int")
-        fp = fp.__index__()
-        if not 0 <= fp <= _U64_MAX:
-            raise ValueError(f"hasher returned {fp}, outside [0, 2**64)")
-        return fp
+        """The hasher's fingerprint of ``doc``, checked to be a uint64 int (0 when token-less)."""
+        fp = self._fingerprint(doc)
+        return 0 if fp is None else fp
+
+    def _fingerprint(self, doc: str | bytes) -> int | None:
+        """The fingerprint of ``doc``, or None for a token-less document."""
+        fp: Any
+        if isinstance(self.hasher, SimHasher):
+            fp, n_tokens = self.hasher.fingerprint(doc, return_n_tokens=True)
+            return fp if n_tokens else None
+        fp = self.hasher.fingerprint(doc)
+        if fp is None:
+            return None
+        try:
+            return check_uint64(fp, "hasher's fingerprint")
+        except TypeError:
+            raise TypeError(f"hasher returned {type(fp).__name__}, not an int") from None
 
     def duplicates(self, doc: str | bytes) -> list[tuple[Hashable, int]]:
-        """Stored documents within ``k`` bits of ``doc``: ``(doc_id, distance)``, nearest first."""
-        return self._named(self.index.query(self.fingerprint(doc)))
+        """Stored documents within ``k`` bits of ``doc``: ``(doc_id, distance)``, nearest first.
+
+        Empty for a token-less document.
+        """
+        fp = self._fingerprint(doc)
+        if fp is None:
+            return []
+        with self._lock:  # names resolved against the same state the query saw
+            return self._named(self.index.query(fp))
 
     def is_duplicate(self, doc_id: Hashable, doc: str | bytes) -> bool:
         """True when ``doc`` near-duplicates a stored document; else store it under ``doc_id``.
 
-        The check and the insert are one atomic step.
+        The check and the insert are one atomic step. A token-less document
+        is not a duplicate and is not stored.
 
         Raises
         ------
@@ -123,57 +150,66 @@ class Deduper:
         ValueError
             ``doc_id`` already stored, or an int id outside uint64.
         """
-        return not self.add_if_new(doc_id, doc)[0]
+        return bool(self.add_if_new(doc_id, doc)[1])
 
     def add_if_new(self, doc_id: Hashable, doc: str | bytes
                    ) -> tuple[bool, list[tuple[Hashable, int]]]:
-        """Store ``doc`` unless a near-duplicate is stored; ``(added, matches)``."""
-        fp = self.fingerprint(doc)
-        key, claimed = self._claim(doc_id)
-        try:
-            added, hits = self.index.add_if_new(fp, key)
-        except BaseException:
-            self._release(key, claimed)
-            raise
-        if not added:
-            self._release(key, claimed)
-        return added, self._named(hits)
+        """Store ``doc`` unless a near-duplicate is stored; ``(added, matches)``.
 
-    def add(self, doc_id: Hashable, doc: str | bytes) -> None:
-        """Store ``doc`` under ``doc_id`` even if it near-duplicates another."""
-        fp = self.fingerprint(doc)
-        key, claimed = self._claim(doc_id)
-        try:
+        A token-less document gives ``(False, [])``: not stored, no matches.
+        """
+        fp = self._fingerprint(doc)
+        with self._lock:
+            key = self._key(doc_id)
+            if fp is None:
+                self._check_new(key)
+                return False, []
+            added, hits = self.index.add_if_new(fp, key)
+            if added and isinstance(doc_id, str):
+                self._names[key] = doc_id
+            return added, self._named(hits)
+
+    def add(self, doc_id: Hashable, doc: str | bytes) -> bool:
+        """Store ``doc`` under ``doc_id`` even if it near-duplicates another.
+
+        Returns
+        -------
+        bool
+            True when stored; False for a token-less document (never stored).
+        """
+        fp = self._fingerprint(doc)
+        with self._lock:
+            key = self._key(doc_id)
+            if fp is None:
+                self._check_new(key)
+                return False
             self.index.add(fp, key)
-        except BaseException:
-            self._release(key, claimed)
-            raise
+            if isinstance(doc_id, str):
+                self._names[key] = doc_id
+            return True
 
     def remove(self, doc_id: Hashable) -> None:
         """Forget ``doc_id``. Raises ``KeyError`` when it is not stored."""
-        try:
-            key = self._key(doc_id)
-        except (TypeError, ValueError):
-            raise KeyError(doc_id) from None
-        self.index.remove(key)
         with self._lock:
+            try:
+                key = self._key(doc_id)
+            except (TypeError, ValueError):
+                raise KeyError(doc_id) from None
+            self.index.remove(key)
             self._names.pop(key, None)
 
     def __contains__(self, doc_id: object) -> bool:
-        try:
-            return self._key(doc_id) in self.index
-        except (TypeError, ValueError):
-            return False
+        with self._lock:
+            try:
+                return self._key(doc_id) in self.index
+            except (TypeError, ValueError):
+                return False
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def _claim(self, doc_id: Hashable) -> tuple[int, bool]:
-        had = isinstance(doc_id, str) and xxh64(doc_id.encode("utf-8", "surrogatepass")) \
-            in self._names
-        return self._key(doc_id, claim=True), isinstance(doc_id, str) and not had
-
-    def _release(self, key: int, claimed: bool) -> None:
-        if claimed and key not in self.index:
-            with self._lock:
-                self._names.pop(key, None)
+    def _check_new(self, key: int) -> None:
+        # A token-less document is not stored, but its id is checked as any
+        # other's, so a caller's id bug does not depend on the page's content.
+        if key in self.index:
+            raise ValueError(f"id {key} is already in the index")

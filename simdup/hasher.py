@@ -75,7 +75,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from itertools import islice
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -266,6 +266,10 @@ class SimHasher:
         return int(ngram[0]), int(ngram[1])
 
     def _preparer(self) -> Preparer:
+        # Every path from parameters to the core passes here (shingle_sets too,
+        # which never calls transform): a string such as "no" must not reach
+        # the core as a truthy flag.
+        self._check_params()
         return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors,
                         self.input, self.html_content, self.fold_traditional)
 
@@ -422,7 +426,14 @@ class SimHasher:
         prepared = self._prepare(docs)
         return self._fit_prepared(prepared)._transform_prepared(prepared)[0]
 
-    def fingerprint(self, doc: str | bytes, content_type: str | None = None) -> int:
+    @overload
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: Literal[False] = False) -> int: ...
+    @overload
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: Literal[True]) -> tuple[int, int]: ...
+    def fingerprint(self, doc: str | bytes, content_type: str | None = None, *,
+                    return_n_tokens: bool = False) -> int | tuple[int, int]:
         """Fingerprint of one document, as a Python int in ``[0, 2**64)``.
 
         Parameters
@@ -431,10 +442,16 @@ class SimHasher:
         content_type : str, optional
             For HTML input: the HTTP ``Content-Type`` header value, whose
             ``charset`` decodes a bytes page (ignored for text input).
+        return_n_tokens : bool, default=False
+            Return ``(fingerprint, n_tokens)``: 0 tokens marks a token-less
+            document (fingerprint 0), which is never a near-duplicate.
         """
         if not isinstance(doc, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"a document must be str or bytes, got {type(doc).__name__}")
         item: WebDocument = (doc, content_type) if content_type is not None and self.input != "text" else doc
+        if return_n_tokens:
+            fps, n_tokens = self.transform([item], return_n_tokens=True)
+            return int(fps[0]), int(n_tokens[0])
         return int(self.transform([item])[0])
 
     # -- persistence -------------------------------------------------------------------
@@ -496,7 +513,14 @@ class SimHasher:
             raise
         except Exception as exc:  # zipfile, zlib and numpy each raise their own kinds
             raise ValueError(f"{os.fspath(path)}: not a readable simdup model ({exc})") from None
-        return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
+        try:
+            return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
+        except (TypeError, KeyError, IndexError, OverflowError, AttributeError, RecursionError) as exc:
+            # Arrays of the wrong shape or kind (int() of a 2-D array, a params
+            # object of the wrong shape, JSON nested past the parser's stack):
+            # a damaged or foreign file, which the docs promise is a ValueError.
+            raise ValueError(f"{os.fspath(path)}: corrupted simdup model "
+                             f"({type(exc).__name__}: {exc})") from None
 
     @classmethod
     def _from_arrays(cls, arrays: dict[str, np.ndarray], source: str, tokenizer: TokenizerSpec | None) -> SimHasher:
@@ -522,7 +546,7 @@ class SimHasher:
         try:
             params = json.loads(str(arrays["params"]))
             params["ngram_range"] = tuple(params["ngram_range"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError(f"{source}: corrupted simdup model (bad params)") from None
         if isinstance(params.get("tokenizer"), dict):
             if tokenizer is None or not callable(tokenizer):

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from simdup import _index_file
 from simdup._core import SPEC_VERSION, HammingIndex
-from simdup.distance import as_fingerprints
+from simdup.distance import as_fingerprints, check_int
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
 __all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
@@ -50,6 +50,19 @@ def as_uint64_array(values: Any, what: str = "fingerprints") -> npt.NDArray[np.u
     if a.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
     return np.ascontiguousarray(a)
+
+
+def _has_tokens(n_tokens: Any, n: int) -> npt.NDArray[np.bool_] | None:
+    """Mask of the items with tokens, or None when all have (or no counts were given)."""
+    if n_tokens is None:
+        return None
+    counts = np.asarray(n_tokens)
+    if counts.dtype.kind not in "ui":
+        raise TypeError(f"n_tokens must have an integer dtype, got {counts.dtype}")
+    if counts.shape != (n,):
+        raise ValueError(f"n_tokens has shape {counts.shape}, expected ({n},)")
+    has = counts > 0
+    return None if has.all() else has
 
 
 class SimHashIndex(HammingIndex):
@@ -71,7 +84,7 @@ class SimHashIndex(HammingIndex):
     Raises
     ------
     TypeError
-        ``k`` is not an int.
+        ``k`` or ``expected_n`` is not an int (Python or numpy; a bool is not).
     ValueError
         ``k`` outside ``[0, 16]``, a budget no design fits, or a design that
         is not exact for ``k``.
@@ -81,6 +94,18 @@ class SimHashIndex(HammingIndex):
     Ids are unique uint64 integers (map URLs to ids in your own layer, or use
     :class:`simdup.Deduper`); the same fingerprint may be stored under many ids.
     Querying an empty index is not an error: it returns no matches.
+
+    Token-less documents (empty, punctuation, emoji or script only) have
+    fingerprint 0 and no tokens, and are never near-duplicates (README). The
+    index stores fingerprints, not documents, and 0 is a fingerprint like
+    any other (an index of fingerprints made elsewhere may hold it
+    legitimately), so it cannot tell such a document by its fingerprint:
+    the token count has to come from the caller. Pass ``n_tokens`` (from
+    ``SimHasher.transform(docs, return_n_tokens=True)``) to :meth:`add_many`
+    and :meth:`query_many`, and token-less documents are neither stored nor
+    matched; with the single-item methods, skip a document whose
+    ``SimHasher.fingerprint(doc, return_n_tokens=True)`` gives 0 tokens
+    (:class:`simdup.Deduper` does).
 
     Examples
     --------
@@ -93,6 +118,8 @@ class SimHashIndex(HammingIndex):
     def __init__(self, k: int = 3, *, expected_n: int = 1_000_000,
                  memory_budget: int | None = None,
                  design: IndexPlan | Any | None = None) -> None:
+        k = check_int(k, "k", 0, MAX_K)  # numpy integers welcome, bools not
+        expected_n = check_int(expected_n, "expected_n", 0)
         if design is None:
             plan = plan_index(k, expected_n, memory_budget)
         elif isinstance(design, IndexPlan):
@@ -113,13 +140,18 @@ class SimHashIndex(HammingIndex):
     def __repr__(self) -> str:
         return f"SimHashIndex(k={self.k}, n={len(self)}, {self._plan.describe()})"
 
-    def add_many(self, fingerprints: Any, ids: Any) -> None:
+    def add_many(self, fingerprints: Any, ids: Any, *, n_tokens: Any = None) -> None:
         """Store many fingerprints at once (all or none).
 
         Parameters
         ----------
         fingerprints, ids : array-like of uint64
             Same length; ids unique and not stored yet.
+        n_tokens : array-like of int, optional
+            Token count of each document (``SimHasher.transform(...,
+            return_n_tokens=True)``): items with 0 tokens are left out (not
+            stored, so never matched), as token-less documents are never
+            near-duplicates.
 
         Raises
         ------
@@ -133,9 +165,12 @@ class SimHashIndex(HammingIndex):
         keys = as_uint64_array(ids, "ids")
         if fps.shape != keys.shape:
             raise ValueError(f"{fps.shape[0]} fingerprints but {keys.shape[0]} ids")
+        has = _has_tokens(n_tokens, fps.shape[0])
+        if has is not None:
+            fps, keys = np.ascontiguousarray(fps[has]), np.ascontiguousarray(keys[has])
         self._add_many(fps, keys)
 
-    def query_many(self, fingerprints: Any, *, n_threads: int = 1) -> tuple[
+    def query_many(self, fingerprints: Any, *, n_threads: int = 1, n_tokens: Any = None) -> tuple[
             npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
         """Query many fingerprints in one call (the GIL is released throughout).
 
@@ -145,6 +180,9 @@ class SimHashIndex(HammingIndex):
         n_threads : int, default 1
             Split the batch over this many threads (each runs the compiled
             loop without the GIL).
+        n_tokens : array-like of int, optional
+            Token count of each query document: a query with 0 tokens
+            matches nothing (token-less documents are never near-duplicates).
 
         Returns
         -------
@@ -160,8 +198,13 @@ class SimHashIndex(HammingIndex):
             As :func:`as_uint64_array`, or ``n_threads < 1``.
         """
         fps = as_uint64_array(fingerprints, "fingerprints")
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        n_threads = check_int(n_threads, "n_threads", 1)
+        has = _has_tokens(n_tokens, fps.shape[0])
+        if has is not None:
+            offsets, ids, dist = self.query_many(np.ascontiguousarray(fps[has]), n_threads=n_threads)
+            counts = np.zeros(fps.shape[0], np.int64)
+            counts[has] = np.diff(offsets)
+            return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), ids, dist
         if n_threads == 1 or len(fps) < 2 * 1024:
             return self._query_many(fps)
         with ThreadPoolExecutor(n_threads) as pool:

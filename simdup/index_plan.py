@@ -25,12 +25,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations, pairwise
 
+from simdup.distance import check_int
+
 __all__ = [
+    "COVERS_MAX_NODES",
     "DEFAULT_BYTES_PER_FINGERPRINT",
     "MAX_K",
     "BitRange",
+    "DesignTooComplex",
     "IndexPlan",
     "candidate_plans",
     "covers",
@@ -214,7 +219,7 @@ def _two_level(k: int, b1: int, b2: int) -> list[tuple[BitRange, ...]]:
 
 def candidate_plans(k: int, expected_n: int = 1_000_000) -> list[IndexPlan]:
     """All designs the planner weighs for ``k``, with estimates at ``expected_n``."""
-    _check_k(k)
+    k = _check_k(k)
     plans = [IndexPlan(k, ((),), "scan", expected_n)]
     for blocks in range(k + 1, min(k + 7, 64) + 1):
         if math.comb(blocks, k) <= MAX_TABLES:
@@ -257,9 +262,8 @@ def plan_index(k: int = 3, expected_n: int = 1_000_000,
         ``k`` out of range, ``expected_n`` negative, or an explicit budget
         no design fits.
     """
-    _check_k(k)
-    if isinstance(expected_n, bool) or not isinstance(expected_n, int) or expected_n < 0:
-        raise ValueError(f"expected_n must be a non-negative int, got {expected_n!r}")
+    k = _check_k(k)
+    expected_n = check_int(expected_n, "expected_n", 0)
     plans = candidate_plans(k, expected_n)
     budget: float
     if memory_budget is not None:
@@ -276,11 +280,36 @@ def plan_index(k: int = 3, expected_n: int = 1_000_000,
     return min(fitting, key=lambda p: (p.cost_ns, p.memory_bytes))
 
 
-def covers(tables: tuple[tuple[BitRange, ...], ...] | list, k: int) -> bool:
+COVERS_MAX_NODES = 20_000
+"""Search nodes :func:`covers` may visit before it gives up (a ValueError).
+
+Whether a design is exact is a hitting-set question, exponential in ``k`` in
+general: a crafted design (say 256 tables of three scattered bits at k=16)
+would keep an exhaustive search busy for many minutes, and an index file's
+header is such a design. The planner's own designs never reach the search
+(:func:`make_plan` knows them); with the packing bound below, the hardest
+exact designs tried (two-level, k up to 5, up to 256 tables) take a few
+hundred nodes.
+"""
+
+
+class DesignTooComplex(ValueError):
+    """:func:`covers` could not decide within :data:`COVERS_MAX_NODES` search nodes."""
+
+
+def covers(tables: tuple[tuple[BitRange, ...], ...] | list, k: int, *,
+           max_nodes: int = COVERS_MAX_NODES) -> bool:
     """True when every set of at most ``k`` flipped bits misses some table's key.
 
     Exhaustive over the elementary intervals cut by all range boundaries (a
-    flip pattern only matters by which intervals it touches).
+    flip pattern only matters by which intervals it touches), pruned by a
+    lower bound, and bounded: at most ``max_nodes`` search nodes.
+
+    Raises
+    ------
+    DesignTooComplex
+        (a ``ValueError``) when the search needs more than ``max_nodes``
+        nodes: the design is refused rather than checked for minutes.
     """
     bounds = {0, 64}
     for key in tables:
@@ -295,22 +324,47 @@ def covers(tables: tuple[tuple[BitRange, ...], ...] | list, k: int) -> bool:
             if any(lo <= a and b <= lo + w for lo, w in key):
                 m |= 1 << i
         masks.append(m)
+    # Smallest keys first: the branching below takes the first untouched one,
+    # and the greedy packing is best with small keys first.
+    masks.sort(key=int.bit_count)
     # Search for a flip pattern that touches every table's key with at most k
     # intervals (a hitting set): branch on the intervals of an untouched table.
     seen: set[int] = set()
+    nodes = 0
 
     def defeats(touched: int, budget: int) -> bool:
+        nonlocal nodes
         free = [m for m in masks if not m & touched]
         if not free:
             return True
         if budget == 0 or touched in seen:
             return False
+        nodes += 1
+        if nodes > max_nodes:
+            raise DesignTooComplex(
+                f"cannot verify that this design is exact for k={k} within {max_nodes:,} "
+                "search steps; use a design the planner makes (plan_index / candidate_plans)")
         seen.add(touched)
-        m = min(free, key=int.bit_count)
+        # Untouched keys that share no interval each need a flip of their own:
+        # more of them than flips left means no pattern defeats the design.
+        packed = used = 0
+        for m in free:
+            if not m & used:
+                used |= m
+                packed += 1
+                if packed > budget:
+                    return False
+        m = free[0]
         return any(defeats(touched | (1 << i), budget - 1)
                    for i in range(len(intervals)) if m >> i & 1)
 
     return not defeats(0, k)
+
+
+@lru_cache(maxsize=MAX_K + 1)
+def _planner_designs(k: int) -> frozenset[tuple[tuple[BitRange, ...], ...]]:
+    """The designs :func:`candidate_plans` makes for ``k`` (exact by construction; tested)."""
+    return frozenset(p.tables for p in candidate_plans(k, 1))
 
 
 def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
@@ -324,10 +378,11 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
     Raises
     ------
     ValueError
-        Malformed ranges, overlapping ranges in a table, too many tables, or a
-        design that is not exact for ``k``.
+        Malformed ranges, overlapping ranges in a table, too many tables, a
+        design that is not exact for ``k``, or one too complex to check
+        (:class:`DesignTooComplex`).
     """
-    _check_k(k)
+    k = _check_k(k)
     norm = []
     try:
         for key in tables:
@@ -347,13 +402,12 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
         raise ValueError(f"a design is a list of tables of (lo, width) ranges: {e}") from None
     if not 1 <= len(norm) <= MAX_TABLES:
         raise ValueError(f"a design has 1 to {MAX_TABLES} tables, got {len(norm)}")
-    if not covers(norm, k):
+    # A planner design (what an index saved from a planned index holds) needs
+    # no search; any other is searched within covers()' node budget.
+    if tuple(norm) not in _planner_designs(k) and not covers(norm, k):
         raise ValueError(f"this design misses some fingerprints within k={k} bits")
     return IndexPlan(k, tuple(norm), "custom", expected_n)
 
 
-def _check_k(k: object) -> None:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if not 0 <= k <= MAX_K:
-        raise ValueError(f"k must be in [0, {MAX_K}], got {k}")
+def _check_k(k: object) -> int:
+    return check_int(k, "k", 0, MAX_K)

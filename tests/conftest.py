@@ -44,3 +44,18 @@ def readability_pages() -> list[dict]:
 def dragnet_pages() -> list[dict]:
     """Dragnet's 415 test pages: ``id``, ``html``, ``text`` (hand-made article text). AGPLv3: read by path only."""
     return shared_records("dragnet_test.jsonl.gz", 10_000)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (long fuzzing and benchmark runs)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The `slow` marker (setup.cfg) is opt-in: without --run-slow such tests are skipped.
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: opt in with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -117,3 +118,88 @@ def test_racing_crawler_threads_keep_one_copy():
     for t in threads:
         t.join()
     assert len(dedup) == 50 and results.count(False) == 50
+
+
+# ---------------------------------------------------------------- issue 13, item 11
+# A stored page's string id must survive racing calls with the same id. The
+# index below is slow on purpose (as a loaded index may be): it widens the
+# windows in which the Deduper's bookkeeping and the index update could
+# interleave; with them one atomic step, the delays only slow the test down.
+
+class SlowIndex(SimHashIndex):
+    before_add = 0.0
+    after_remove = 0.0
+
+    def add_if_new(self, fingerprint, id):
+        time.sleep(self.before_add)
+        return super().add_if_new(fingerprint, id)
+
+    def remove(self, id):
+        super().remove(id)
+        time.sleep(self.after_remove)
+
+
+class TableHasher:
+    def __init__(self, table):
+        self.table = table
+
+    def fingerprint(self, doc):
+        return self.table[doc]
+
+
+def _race(*calls):
+    barrier = threading.Barrier(len(calls))
+    errors = []
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+        except ValueError as e:  # "already in the index": a legal outcome of a race
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def _all_named(dedup, docs):
+    return all(isinstance(i, str) for doc in docs for i, _ in dedup.duplicates(doc))
+
+
+def test_same_url_from_two_threads_keeps_its_name():
+    rng = np.random.default_rng(5)
+    base = int(rng.integers(0, 2**64, dtype=np.uint64))
+    fresh = {f"fresh{r}": int(x) for r, x in enumerate(rng.integers(0, 2**64, 40, dtype=np.uint64))}
+    index = SlowIndex(3, expected_n=1000)
+    index.before_add = 0.002
+    dedup = Deduper(TableHasher({"base": base, "copy": base ^ 1, **fresh}), index)
+    dedup.add("https://a.example/base", "base")
+    for r in range(40):
+        url = f"https://a.example/{r}"
+        # one thread offers a copy of base (refused), the other a new page (stored)
+        _race(lambda url=url: dedup.is_duplicate(url, "copy"),
+              lambda url=url, r=r: dedup.is_duplicate(url, f"fresh{r}"))
+        assert url in dedup
+        assert dedup.duplicates(f"fresh{r}") == [(url, 0)], f"round {r}"
+    assert _all_named(dedup, ["base", *fresh])
+
+
+def test_remove_racing_is_duplicate_keeps_the_name():
+    rng = np.random.default_rng(6)
+    docs = {f"d{r}": int(x) for r, x in enumerate(rng.integers(0, 2**64, 80, dtype=np.uint64))}
+    index = SlowIndex(3, expected_n=1000)
+    index.before_add, index.after_remove = 0.003, 0.001
+    dedup = Deduper(TableHasher(docs), index)
+    for r in range(40):
+        url = f"https://b.example/{r}"
+        dedup.add(url, f"d{2 * r}")
+        _race(lambda url=url: dedup.remove(url),
+              lambda url=url, r=r: dedup.is_duplicate(url, f"d{2 * r + 1}"))
+        hits = dedup.duplicates(f"d{2 * r + 1}")
+        assert hits in ([], [(url, 0)]), f"round {r}: {hits}"
+        assert (url in dedup) == bool(hits)
+    assert _all_named(dedup, docs)

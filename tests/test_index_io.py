@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -197,3 +198,95 @@ def test_corrupted_data(saved, tmp_path):
         bad.query_many(rng.integers(0, 2**64, 2000, dtype=np.uint64))
         for i in range(0, 60000, 997):
             i in bad  # noqa: B015
+
+
+# ---------------------------------------------------------------- issue 13, item 10
+# A save renames a new file over the path while a load runs. The load must
+# read one file whole: its size, header and arrays from the same file.
+
+def _versioned(v: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.arange(n, dtype=np.uint64) * 7 + np.uint64(v)
+    rng = np.random.default_rng(v)
+    return rng.integers(0, 2**64, n, dtype=np.uint64), ids
+
+
+def _save_version(path, v: int, n: int) -> None:
+    ix = SimHashIndex(K, expected_n=1000)
+    ix.add_many(*_versioned(v, n))
+    ix.save(path)
+
+
+def _version_of(ix: SimHashIndex, sizes: dict[int, int]) -> int:
+    """Which saved version ``ix`` is, checking every stored item (KeyError if none)."""
+    parts, _ = ix._export()
+    for v, n in sizes.items():
+        fps, ids = _versioned(v, n)
+        if len(parts["ids"]) == n and np.array_equal(np.sort(parts["ids"]), ids):
+            order = np.argsort(ids)
+            got = dict(zip(parts["ids"].tolist(), parts["fps"].tolist()))
+            assert [got[i] for i in ids[order].tolist()] == fps[order].tolist(), f"version {v} mixed"
+            return v
+    raise KeyError(f"loaded index ({len(parts['ids'])} items) is no saved version")
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+@pytest.mark.parametrize("same_size", [True, False])
+@pytest.mark.parametrize("when", ["before-open", "after-open"])
+def test_load_reads_one_file_while_a_save_renames_over_it(tmp_path, monkeypatch, when, same_size, mmap):
+    path, other = tmp_path / "ix", tmp_path / "other"
+    sizes = {0: 1000, 1: 1000 if same_size else 1500}
+    _save_version(path, 0, sizes[0])
+    _save_version(other, 1, sizes[1])
+    real_open = open
+
+    def racing_open(file, *args, **kwargs):
+        if when == "before-open":
+            os.replace(other, path)
+        f = real_open(file, *args, **kwargs)
+        if when == "after-open":
+            os.replace(other, path)
+        return f
+
+    # _index_file's own `open` (a module global shadows the builtin): the
+    # rename lands right before or right after the loader opens the path.
+    monkeypatch.setattr(_index_file, "open", racing_open, raising=False)
+    ix = SimHashIndex.load(path, mmap=mmap)
+    assert _version_of(ix, sizes) == (1 if when == "before-open" else 0)
+
+
+def test_loads_while_another_thread_saves_see_whole_files(tmp_path):
+    """One thread saves new versions over the path; another loads it all the while."""
+    path = tmp_path / "ix"
+    sizes = {v: 300 + 97 * v for v in range(40)}
+    _save_version(path, 0, sizes[0])
+    stop = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def saver():
+        try:
+            for v in range(1, len(sizes)):
+                _save_version(path, v, sizes[v])
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+        finally:
+            stop.set()
+
+    def loader():
+        mmap = False
+        try:
+            while not stop.is_set():
+                mmap = not mmap
+                seen.append(_version_of(SimHashIndex.load(path, mmap=mmap), sizes))
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+            stop.set()
+
+    threads = [threading.Thread(target=saver), threading.Thread(target=loader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert seen == sorted(seen) and len(seen) >= 5  # versions only move forward
+    assert _version_of(SimHashIndex.load(path), sizes) == len(sizes) - 1

@@ -121,6 +121,9 @@ def test_query_many_threads_match_one_thread():
     for n in (2, 3, 8):
         for a, b in zip(one, ix.query_many(qs, n_threads=n)):
             np.testing.assert_array_equal(a, b)
-    for bad in (0, -1, 1.5, True):
+    for bad in (0, -1):
         with pytest.raises(ValueError):
+            ix.query_many(qs, n_threads=bad)
+    for bad in (1.5, True):  # the shared integer rule: wrong types are TypeErrors, as for k
+        with pytest.raises(TypeError):
             ix.query_many(qs, n_threads=bad)
