@@ -521,7 +521,7 @@ class WarcCorpus(Corpus):
         return warc
 
     @contextmanager
-    def _stream(self) -> Iterator[IO[bytes]]:
+    def _stream(self) -> Iterator[IO[bytes] | _CutGuard]:
         with ExitStack() as stack:
             raw = stack.enter_context(open(self.path, "rb"))
             if not raw.seekable():
@@ -529,10 +529,12 @@ class WarcCorpus(Corpus):
             magic = raw.read(4)
             raw.seek(0)
             if magic[:2] == b"\x1f\x8b":
-                yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[arg-type]
+                unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+                stack.callback(unzipped.close)
+                yield _CutGuard(unzipped)
             elif magic == b"\x28\xb5\x2f\xfd":
                 _zstandard(self.path)
-                yield stack.enter_context(io.BufferedReader(ZstdReader(raw), 1 << 16))
+                yield _CutGuard(stack.enter_context(io.BufferedReader(ZstdReader(raw), 1 << 16)))
             else:
                 yield raw
 
@@ -546,14 +548,22 @@ class WarcCorpus(Corpus):
         warc = self._fastwarc()
         try:
             with self._stream() as stream:
-                for position, record in enumerate(warc.ArchiveIterator(stream, parse_http=False, fsspec_args=False)):
-                    block = record.reader.read()
-                    if len(block) != record.content_length:
-                        self._damaged(f"cannot read WARC (record {position} is cut short: {len(block)} of its "
-                                      f"{record.content_length} bytes)", count)
-                        return
-                    record.set_bytes_content(block)
-                    yield position, record
+                try:
+                    for position, record in enumerate(warc.ArchiveIterator(stream, parse_http=False,
+                                                                           fsspec_args=False)):
+                        block = record.reader.read()
+                        if len(block) != record.content_length:
+                            self._damaged(f"cannot read WARC (record {position} is cut short: {len(block)} of its "
+                                          f"{record.content_length} bytes)", count)
+                            return
+                        record.set_bytes_content(block)
+                        yield position, record
+                except OSError:
+                    if not isinstance(stream, _CutGuard) or stream.error is None:
+                        raise
+                    # FastWARC choked on the partial data before the cut: the cut is the error
+                if isinstance(stream, _CutGuard) and stream.error is not None:
+                    raise stream.error
         except _read_errors() as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
@@ -611,6 +621,44 @@ class WarcCorpus(Corpus):
                 record.write(buffer)
                 # One gzip member per record, as WARC tools expect (random access by offset).
                 out.write(gzip.compress(buffer.getvalue(), 6) if compress else buffer.getvalue())
+
+
+class _CutGuard(io.RawIOBase):
+    """A decompressed stream for FastWARC that ends quietly where the compressed file is cut, noting why.
+
+    FastWARC reads ahead, so an error raised at the cut would also discard
+    the whole records decompressed before it. Ending the stream there
+    instead lets every whole record through (and the cut-off one fail its
+    Content-Length check); :attr:`error` then reports the cut.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def readinto(self, buffer: Any) -> int:
+        if self.error is not None:
+            return 0
+        try:
+            # read1: one underlying read at most, so the data before the cut is returned, not dropped
+            data = self._inner.read1(len(buffer))
+        except _damage_errors() as exc:
+            self.error = exc
+            return 0
+        buffer[:len(data)] = data
+        return len(data)
 
 
 WARC_OUTPUT_SUFFIXES = (".warc", ".warc.gz")
