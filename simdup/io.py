@@ -446,7 +446,7 @@ class ParquetCorpus(Corpus):
             raise CorpusError(f"{path}: Parquet needs pyarrow: pip install 'simdup[parquet]'") from None
         try:
             self.table = pq.read_table(path)
-        except (OSError, ValueError, RecursionError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        except (OSError, ValueError, ArithmeticError, TypeError, RecursionError) as exc:  # ArrowInvalid: ValueError
             if isinstance(exc, FileNotFoundError):
                 raise
             raise CorpusError(f"{path}: cannot read Parquet ({exc})") from None
@@ -459,8 +459,13 @@ class ParquetCorpus(Corpus):
     def records(self) -> Iterator[Record]:
         self._rows, rows = None, []
         self.skipped = 0
-        texts = self.table.column(self.text_field).to_pylist()
-        ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
+        try:
+            texts = self.table.column(self.text_field).to_pylist()
+            ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
+        except (ValueError, OSError, ArithmeticError, TypeError) as exc:
+            # A damaged page can pass read_table and fail only here (invalid UTF-8 in a string column
+            # is a UnicodeDecodeError, a ValueError; pyarrow's own errors subclass these too).
+            raise CorpusError(f"{self.path}: cannot read Parquet ({exc})") from None
         for row, (doc_id, text) in enumerate(zip(ids, texts)):
             if not isinstance(text, (str, bytes)):
                 why = "is null" if text is None else "is not text"

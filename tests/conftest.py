@@ -44,3 +44,21 @@ def readability_pages() -> list[dict]:
 def dragnet_pages() -> list[dict]:
     """Dragnet's 415 test pages: ``id``, ``html``, ``text`` (hand-made article text). AGPLv3: read by path only."""
     return shared_records("dragnet_test.jsonl.gz", 10_000)
+
+
+# -- opt-in long runs ------------------------------------------------------------------------
+# `slow` (registered in setup.cfg) marks the long versions of the fuzz and crash tests: a few
+# minutes each, too long for every run; `pytest --run-slow` runs them too.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="long run: opt in with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
