@@ -777,7 +777,9 @@ def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
 
 def _name_target(exc: BaseException, target: Path, tmp: str) -> None:
     """Make an OSError about the hidden temp (or about no file: ENOSPC on write) name the user's path."""
-    if isinstance(exc, OSError) and (exc.filename is None or os.fspath(exc.filename) == tmp):
+    # Only a system error (with an errno) prints its file name; another OSError keeps its message.
+    if isinstance(exc, OSError) and exc.errno is not None and (exc.filename is None
+                                                               or os.fspath(exc.filename) == tmp):
         exc.filename = str(target)
 
 

@@ -444,7 +444,14 @@ def _pages(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def test_index_build_honours_input_type_html(tmp_path: Path) -> None:
-    path, pages = _pages(tmp_path)
+    # Pages that do not start like HTML: auto-detection reads them as text (markup and all);
+    # only an honoured --input-type html extracts their text.
+    pytest.importorskip("resiliparse")
+    pages = [f"{t[:80]} <div><nav>Home About Contact Login</nav><article><p>{t}</p></article>"
+             "<footer>Copyright example site all rights reserved</footer></div>" for t in texts(8)]
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(json.dumps({"id": f"p{i}", "text": p}) + "\n" for i, p in enumerate(pages)))
+    assert not simdup.html.looks_like_html(pages[3])
     index = tmp_path / "i.idx"
     assert run("index", "build", "-q", "--input-type", "html", path, "-o", index).returncode == 0
     # the page's extracted text, as a plain-text query, is the same document
