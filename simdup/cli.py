@@ -11,10 +11,14 @@ import argparse
 import csv
 import json
 import os
+import re
+import signal
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +30,8 @@ from ._core import hash_strings
 from .hasher import SimHasher
 from .index import SimHashIndex
 from .io import (
-    CorpusError, atomic_output, format_of, is_jsonl, open_corpus, open_text, plain_name, read_jsonl,
+    WARC_OUTPUT_SUFFIXES, Corpus, CorpusError, ParquetCorpus, _read_errors, _zstandard, atomic_output,
+    atomic_write_bytes, check_writable, format_of, open_binary, open_corpus, open_text, plain_name,
 )
 
 
@@ -34,35 +39,108 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 1."""
 
 
-def _hasher(args: argparse.Namespace, default_input: str | None = None) -> SimHasher:
-    hasher = SimHasher.load(args.model) if args.model else SimHasher.default()
-    return _with_input(hasher, args, default_input)
+def _hasher(args: argparse.Namespace, model: str | None = None) -> SimHasher:
+    """The hasher a command fingerprints with: ``model`` (default ``--model``), else the embedded one.
+
+    Its input settings are applied per corpus with :func:`_with_input`.
+    """
+    model = model if model is not None else args.model
+    return SimHasher.load(model) if model else SimHasher.default()
 
 
-def _with_input(hasher: SimHasher, args: argparse.Namespace, default_input: str | None = None) -> SimHasher:
-    """Apply --input-type and --html-content; else ``default_input`` (a WARC's records are pages), if given."""
+def _with_input(hasher: SimHasher, args: argparse.Namespace, corpus_format: str | None = None,
+                base_input: str | None = None) -> SimHasher:
+    """Apply --input-type and --html-content for documents of ``corpus_format``.
+
+    Without --input-type the input is ``base_input`` (the hasher's own
+    setting when the command started), except that a WARC's documents are
+    ``(page, content_type)`` pairs: HTML. --input-type text is refused for a
+    WARC, whose pages a text hasher cannot read.
+    """
+    if corpus_format == "warc" and args.input_type == "text":
+        raise CliError("--input-type text: a WARC's documents are HTML pages (use html or auto)")
     if args.input_type:
         hasher.set_params(input=args.input_type)
-    elif default_input is not None:
-        hasher.set_params(input=default_input)
+    elif corpus_format == "warc":
+        hasher.set_params(input="html")
+    elif base_input is not None:
+        hasher.set_params(input=base_input)
     if args.html_content:
         hasher.set_params(html_content=args.html_content)
     return hasher
 
 
-def _documents(paths: Sequence[str], text_field: str, id_field: str) -> Iterator[tuple[str, str | bytes]]:
-    """``(name, document)`` pairs: one per JSON Lines record, else one per file."""
-    for path in paths:
-        if path == "-":
-            yield "-", sys.stdin.buffer.read()
-        elif is_jsonl(path):
-            for doc_id, text in read_jsonl(path, text_field, id_field):
-                yield doc_id, text
-        else:
-            try:
-                yield path, Path(path).read_bytes()
-            except OSError as exc:
-                raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+def _warn(message: str) -> None:
+    print(f"simdup: warning: {message}", file=sys.stderr)
+
+
+# -- paths: what a command reads and writes ---------------------------------------------
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` are one file: the same inode (hard links too), else the same resolved path."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return directory.is_dir() and path.resolve().is_relative_to(directory.resolve())
+
+
+def check_paths(reads: Sequence[tuple[str, Path]], writes: Sequence[tuple[str, Path]]) -> None:
+    """Refuse a command whose outputs name one of its inputs, or each other (before anything is read).
+
+    Each pair is ``(what, path)``: ``what`` names the option in the message.
+    A write inside an input directory is refused too (it would change, or
+    next time be read as, the input).
+
+    Raises
+    ------
+    CliError
+    """
+    for n, (what, path) in enumerate(writes):
+        for read_what, read in reads:
+            if _same_path(path, read) or _inside(path, read):
+                raise CliError(f"{path}: {what} would overwrite {read_what}; outputs must differ from every input")
+        for other_what, other in writes[:n]:
+            if _same_path(path, other):
+                raise CliError(f"{path}: {other_what} and {what} name the same file; give each its own")
+
+
+def check_stdout(reads: Sequence[tuple[str, Path]]) -> None:
+    """Refuse to print into a file the command reads (`simdup hash c.jsonl >> c.jsonl`)."""
+    try:
+        out = os.fstat(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no real file descriptor (captured output)
+        return
+    if not stat.S_ISREG(out.st_mode):
+        return
+    for what, path in reads:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise CliError(f"{path}: standard output is {what}; redirect the output to another file")
+
+
+def _model_reads(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    return [("--model", Path(args.model))] if getattr(args, "model", None) else []
+
+
+def _corpus_reads(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Path]]:
+    return [("the input", Path(p)) for p in paths if os.fspath(p) != "-"]
+
+
+def check_single_read(path: Path, command: str) -> None:
+    """Refuse an input that is not a regular file or a directory: a pipe cannot be read twice."""
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise CliError(f"{path}: not a regular file (a pipe or device); `simdup {command}` reads its input "
+                       "twice (to fingerprint, then to write the kept records): save it to a file first")
 
 
 def _progress(iterable: Iterator, args: argparse.Namespace, unit: str = "doc", desc: str | None = None) -> Iterator:
@@ -79,32 +157,79 @@ def _bar_factory(args: argparse.Namespace):
     return bar
 
 
+# Formats whose files hold many documents (hash: one line per record; compare refuses them).
+CORPUS_FORMATS = ("jsonl", "parquet", "warc")
+
+
+def _file_format(path: str) -> str | None:
+    """The corpus format of a `hash`/`compare` FILE, or None for a single document (.txt, .html, ...)."""
+    if path == "-" or Path(path).is_dir():
+        return None
+    try:
+        kind = format_of(path)
+    except CorpusError:
+        return None
+    return kind if kind in CORPUS_FORMATS else None
+
+
+def _one_document(path: str) -> bytes:
+    """A file as one document: standard input for ``-``; ``.gz``/``.zst`` decompressed (checked whole)."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    file = Path(path)
+    try:
+        if file.suffix.lower() in (".gz", ".zst"):
+            with open_binary(file) as f:
+                return f.read()
+        return file.read_bytes()
+    except _read_errors() as exc:  # gzip, zlib and zstd errors too: truncated or corrupt
+        if isinstance(exc, OSError) and exc.strerror:
+            raise CliError(f"cannot read {path}: {exc.strerror}") from None
+        raise CliError(f"{path}: cannot read (truncated or corrupt: {exc})") from None
+
+
+def _records(path: str, args: argparse.Namespace, kind: str) -> Corpus:
+    if kind == "parquet":
+        return ParquetCorpus(Path(path), args.text_field, args.id_field)
+    return open_corpus(path, args.text_field, args.id_field)
+
+
 def cmd_hash(args: argparse.Namespace) -> int:
+    reads = _corpus_reads(args.files) + _model_reads(args)
+    check_stdout(reads)
     hasher = _hasher(args)
+    base_input = hasher.input
     out = sys.stdout
-    batch: list[tuple[str, str | bytes]] = []
+    batch: list[tuple[str, Any]] = []
 
     def flush() -> None:
         fps: np.ndarray = hasher.transform([doc for _, doc in batch])  # type: ignore[assignment]
         out.writelines(f"{fp:016x}\t{name}\n" for (name, _), fp in zip(batch, fps.tolist()))
         batch.clear()
 
-    for item in _progress(_documents(args.files, args.text_field, args.id_field), args):
-        batch.append(item)
-        if len(batch) >= 4096:
-            flush()
-    flush()
+    for path in args.files:
+        kind = _file_format(path)
+        _with_input(hasher, args, kind, base_input)
+        # A corpus file gives one line per record; any other file is one document.
+        items = _records(path, args, kind).records() if kind else iter([(path, _one_document(path))])
+        for item in _progress(items, args):
+            batch.append(item)
+            if len(batch) >= 4096:
+                flush()
+        flush()  # the next file may need other input settings
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    hasher = _hasher(args)
+    check_stdout(_corpus_reads([args.a, args.b]) + _model_reads(args))
+    hasher = _with_input(_hasher(args), args)
     docs = []
     for path in (args.a, args.b):
-        try:
-            docs.append(Path(path).read_bytes())
-        except OSError as exc:
-            raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+        kind = _file_format(path)
+        if kind:
+            raise CliError(f"{path}: a {kind} corpus holds many documents; compare takes two documents "
+                           "(use `simdup hash` for a corpus's records)")
+        docs.append(_one_document(path))
     a, b = (int(fp) for fp in hasher.transform(docs))
     d = hamming(a, b)
     print(f"{a:016x}\t{args.a}\n{b:016x}\t{args.b}\ndistance {d}\tsimilarity {1 - d / 64:.4f}")
@@ -112,13 +237,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    texts = [doc for path in args.corpus
-             for _, doc in _progress(open_corpus(path, args.text_field, args.id_field).records(), args,
-                                     desc="reading")]
-    hasher = _with_input(SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df), args)
+    output = Path(args.output)
+    check_paths(_corpus_reads(args.corpus), [("-o", output)])
+    check_writable(output)
+    formats = set()
+    texts = []
+    for path in args.corpus:
+        corpus = open_corpus(path, args.text_field, args.id_field)
+        formats.add(corpus.format)
+        texts += [doc for _, doc in _progress(corpus.records(), args, desc="reading")]
+    hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df)
+    saved_input = args.input_type or hasher.input
+    # WARC pages are (page, content_type) pairs: HTML to fit on; other documents are auto-detected then.
+    _with_input(hasher, args, "warc" if formats == {"warc"} else None)
     hasher.fit(texts)
-    hasher.save(args.output)
+    hasher.set_params(input=saved_input)  # the model's default for later runs, not the WARC reading mode
+    hasher.save(output)
     print(f"{args.output}: {len(hasher.vocabulary_)} terms from {hasher.n_docs_} documents", file=sys.stderr)
+    if len(hasher.vocabulary_) == 0 and args.min_df > 1:
+        _warn(f"--min-df {args.min_df} keeps no terms of {hasher.n_docs_} documents: every token will weigh the "
+              "same (lower --min-df)")
     return 0
 
 
@@ -132,16 +270,25 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         from .cli_dask import run_dedup  # needs the simdup[dask] extra
 
         return run_dedup(args)
+    for option, value in (("--workers", args.workers), ("--split", args.split)):
+        if value is not None:
+            args.parser.error(f"{option} sizes a Dask run: it needs --dask")
     started = time.perf_counter()
     source = Path(args.input)
+    if not source.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(source))
+    corpus_format = format_of(source)
+    check_single_read(source, "dedup")
+    output = dedup_output(args, corpus_format)
+    # Every output is checked before the input is read: a bad one fails now, not after the work.
+    check_dedup_outputs(args, corpus_format, [source], output)
     corpus = open_corpus(source, args.text_field, args.id_field, skip_bad=args.skip_bad)
-    output = dedup_output(args, corpus.format)
-    if output is not None:
-        check_output(corpus.format, corpus.path, output)
     ids, texts = [], []
     for doc_id, text in _progress(corpus.records(), args, desc="reading"):
         ids.append(doc_id)
         texts.append(text)
+    for warning in corpus.warnings:
+        _warn(warning)
     if not texts:
         # An empty input is almost always a mistake (a wrong field, a truncated file).
         raise CliError(f"{source}: no documents to deduplicate")
@@ -161,6 +308,27 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                   "html_content": hasher.html_content if hasher.input != "text" else None,
                   "skipped_bad_records": corpus.skipped, **result.summary})
     return 0
+
+
+def check_dedup_outputs(args: argparse.Namespace, corpus_format: str, inputs: Sequence[Path],
+                        output: Path | None, output_is_directory: bool = False) -> None:
+    """Everything `simdup dedup` will write, checked before it reads: distinct from the inputs and each
+    other, of a format it writes, in a writable directory."""
+    clusters = Path(args.clusters) if args.clusters else None
+    writes = [("--keep-warc" if args.keep_warc else "-o", output)] if output is not None else []
+    writes += [("--clusters", clusters)] if clusters is not None else []
+    check_paths(_corpus_reads(inputs) + _model_reads(args), writes)
+    if output is not None:
+        if output_is_directory:
+            if output.exists():
+                raise CliError(f"{output}: already exists (the output directory is never overwritten)")
+        else:
+            check_output(corpus_format, inputs[0], output)
+        check_writable(output)
+    if clusters is not None:
+        if clusters.name.lower().endswith(".zst"):
+            _zstandard(clusters)
+        check_writable(clusters)
 
 
 def dedup_output(args: argparse.Namespace, corpus_format: str) -> Path | None:
@@ -183,11 +351,10 @@ def dedup_hasher(args: argparse.Namespace, corpus_format: str) -> SimHasher:
     if args.model:
         if args.ngram != 1 or args.tokenizer != "auto" or args.segmenter != "jieba":
             raise CliError("--ngram, --tokenizer and --segmenter choose how to fit; a --model brings its own")
-        hasher = SimHasher.load(args.model)
+        hasher = _hasher(args)
     else:
         hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, segmenter=args.segmenter)
-    # A WARC's documents are HTML pages.
-    return _with_input(hasher, args, "html" if corpus_format == "warc" else None)
+    return _with_input(hasher, args, corpus_format)
 
 
 def report(args: argparse.Namespace, summary: dict) -> None:
@@ -198,8 +365,9 @@ def report(args: argparse.Namespace, summary: dict) -> None:
 
 
 def check_output(corpus_format: str, source: Path, output: Path) -> None:
-    if output.exists() and source.exists() and output.resolve() == source.resolve():
-        raise CliError("the output must not be the input file")
+    """The output is not the input, and is a file of the input's format that simdup writes."""
+    if _same_path(output, source):
+        raise CliError(f"{output}: the output must not be the input file")
     if corpus_format == "directory":
         if output.exists():
             raise CliError(f"{output}: already exists (a directory output is never overwritten)")
@@ -213,6 +381,10 @@ def check_output(corpus_format: str, source: Path, output: Path) -> None:
         if out_format != corpus_format:
             raise CliError(f"{output}: the output is written in the input's format ({corpus_format}); "
                            "give it a matching suffix")
+        if corpus_format == "warc" and not output.name.lower().endswith(WARC_OUTPUT_SUFFIXES):
+            raise CliError(f"{output}: a WARC is written as .warc or .warc.gz")
+        if output.name.lower().endswith(".zst"):
+            _zstandard(output)  # the package is needed to write it
     if not output.parent.exists():
         raise CliError(f"{output.parent}: no such directory")
 
@@ -270,33 +442,103 @@ def _names_path(index_path: Path) -> Path:
     return index_path.with_name(index_path.name + ".names.json")
 
 
-def _load_index(path: Path) -> tuple[SimHashIndex, dict]:
-    index = SimHashIndex.load(path)
+def _read_names(path: Path) -> dict:
+    """INDEX.names.json, checked to be ``{"model": str | null, "names": {hex id: name}, ...}``."""
+    names_path = _names_path(path)
     try:
-        meta = json.loads(_names_path(path).read_text(encoding="utf-8"))
+        meta = json.loads(names_path.read_bytes())
     except FileNotFoundError:
-        raise CliError(f"{_names_path(path)}: missing (written by `simdup index build` beside the index)") from None
-    except ValueError:
-        raise CliError(f"{_names_path(path)}: not valid JSON") from None
+        raise CliError(f"{names_path}: missing (written by `simdup index build` beside the index)") from None
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply for the parser
+        raise CliError(f"{names_path}: not valid JSON") from None
+    names = meta.get("names") if isinstance(meta, dict) else None
+    if (not isinstance(names, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items())
+            or not isinstance(meta.get("model"), (str, type(None)))
+            or not all(isinstance(meta.get(key), (str, type(None))) for key in ("input_type", "html_content"))):
+        raise CliError(f"{names_path}: not a simdup names file (expected an object with \"model\" and "
+                       "\"names\": {hex id: name})")
+    if not all(_HEX_ID.fullmatch(k) for k in names):
+        raise CliError(f"{names_path}: not a simdup names file (a key is not a 16-digit hex id)")
+    return meta
+
+
+_HEX_ID = re.compile("[0-9a-f]{16}")
+
+
+def _load_index(path: Path) -> tuple[SimHashIndex, dict]:
+    """The index and its names, made consistent.
+
+    `simdup index` writes the names file first and the index second (see
+    :func:`_save_index`), so a run that stopped between the two (a kill,
+    a full disk) leaves names the index lacks: those are dropped here, as if
+    that run had never happened. An index id without a name cannot come from
+    an interrupted run: the names file then belongs to another index.
+    """
+    index = SimHashIndex.load(path)
+    meta = _read_names(path)
+    names = {k: v for k, v in meta["names"].items() if int(k, 16) in index}
+    if len(names) != len(index):
+        raise CliError(f"{_names_path(path)}: names {len(names):,} of the {len(index):,} documents in {path}; "
+                       "it belongs to another index (rebuild with `simdup index build`)")
+    meta["names"] = names
     return index, meta
 
 
 def _save_index(index: SimHashIndex, meta: dict, path: Path) -> None:
-    # Names first: an index file never refers to names that were not written.
-    with atomic_output(_names_path(path)) as tmp:
-        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    index.save(path)
+    """Write the names, then the index; each atomically, together or (on failure) not at all.
+
+    Why this order: a crash between the two renames leaves either new names
+    with the old index (names the index lacks, which :func:`_load_index`
+    drops: the old state, whole) or, in the other order, index ids without
+    names (documents that can never be named, and that a retried add would
+    store twice). On an error, the old names file is put back; if even that
+    fails (the disk is still full), the load rule covers it.
+    """
+    names_path = _names_path(path)
+    try:
+        old_names: bytes | None = names_path.read_bytes()
+    except FileNotFoundError:
+        old_names = None
+    atomic_write_bytes(names_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+    try:
+        index.save(path)
+    except BaseException:
+        try:
+            if old_names is None:
+                names_path.unlink()
+            else:
+                atomic_write_bytes(names_path, old_names)
+        except OSError:
+            pass
+        raise
 
 
-def _index_documents(args: argparse.Namespace, meta_model: str | None) -> tuple[list[str], np.ndarray]:
-    names, texts = [], []
+def _index_documents(args: argparse.Namespace, hasher: SimHasher) -> tuple[list[str], np.ndarray]:
+    """Names and fingerprints of CORPUS's documents, each file read with its format's input settings."""
+    names: list[str] = []
+    fps = []
+    base_input = hasher.input
     for path in args.corpus:
-        for doc_id, text in _progress(open_corpus(path, args.text_field, args.id_field).records(), args,
-                                      desc="reading"):
+        corpus = open_corpus(path, args.text_field, args.id_field)
+        texts = []
+        for doc_id, text in _progress(corpus.records(), args, desc="reading"):
             names.append(doc_id)
             texts.append(text)
-    hasher = SimHasher.load(meta_model) if meta_model else SimHasher.default()
-    return names, hasher.transform(texts)  # type: ignore[return-value]
+        fps.append(_with_input(hasher, args, corpus.format, base_input).transform(texts))
+    return names, np.concatenate(fps) if fps else np.empty(0, np.uint64)
+
+
+def _index_hasher(args: argparse.Namespace, meta: dict, index_path: Path) -> SimHasher:
+    """The hasher an existing index was built with; --model only if it is that one; its input settings."""
+    model = meta.get("model")
+    if args.model and (model is None or not _same_path(Path(args.model), Path(model))):
+        raise CliError(f"{index_path} was built with {model or 'the embedded model'}; --model {args.model} "
+                       "makes other fingerprints (leave --model out)")
+    # The build's --input-type and --html-content stay the defaults of add and query.
+    args.input_type = args.input_type or meta.get("input_type")
+    args.html_content = args.html_content or meta.get("html_content")
+    return _hasher(args, model or "")
 
 
 def _ids(names: list[str]) -> np.ndarray:
@@ -306,7 +548,7 @@ def _ids(names: list[str]) -> np.ndarray:
 def _add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.ndarray) -> None:
     """Add named documents to the index and to its names, refusing repeated ids."""
     ids = _ids(names)
-    clash = [n for n, i in zip(names, ids.tolist()) if f"{i:016x}" in meta["names"]]
+    clash = [n for n, i in zip(names, ids.tolist()) if i in index or f"{i:016x}" in meta["names"]]
     if clash:
         raise CliError(f"document id {clash[0]!r} is already in the index")
     if len(set(names)) != len(names):
@@ -315,28 +557,43 @@ def _add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.nd
     meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})
 
 
+def _index_writes(path: Path) -> list[tuple[str, Path]]:
+    return [("the index", path), ("the index's names file", _names_path(path))]
+
+
 def cmd_index_build(args: argparse.Namespace) -> int:
-    names, fps = _index_documents(args, args.model)
+    path = Path(args.index)
+    check_paths(_corpus_reads(args.corpus) + _model_reads(args), _index_writes(path))
+    check_writable(path)
+    check_writable(_names_path(path))
+    names, fps = _index_documents(args, _hasher(args))
     index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
-    meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {}}
+    meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
+                  "input_type": args.input_type, "html_content": args.html_content}
     _add_documents(index, meta, names, fps)
-    _save_index(index, meta, Path(args.index))
+    _save_index(index, meta, path)
     print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
     return 0
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    index, meta = _load_index(Path(args.index))
-    names, fps = _index_documents(args, meta.get("model"))
+    path = Path(args.index)
+    check_paths(_corpus_reads(args.corpus), _index_writes(path))
+    index, meta = _load_index(path)
+    check_writable(path)
+    check_writable(_names_path(path))
+    names, fps = _index_documents(args, _index_hasher(args, meta, path))
     _add_documents(index, meta, names, fps)
-    _save_index(index, meta, Path(args.index))
+    _save_index(index, meta, path)
     print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
     return 0
 
 
 def cmd_index_query(args: argparse.Namespace) -> int:
-    index, meta = _load_index(Path(args.index))
-    names, fps = _index_documents(args, meta.get("model"))
+    path = Path(args.index)
+    check_stdout(_corpus_reads(args.corpus) + [("the index", path), ("the index's names file", _names_path(path))])
+    index, meta = _load_index(path)
+    names, fps = _index_documents(args, _index_hasher(args, meta, path))
     offsets, ids, distances = index.query_many(fps)
     out = sys.stdout
     for q, name in enumerate(names):
@@ -436,11 +693,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("hash", parents=[common], help="print one fingerprint (hex) per document",
                        description="Print `FINGERPRINT<TAB>NAME` per document: one per record of a "
-                       ".jsonl[.gz] file, else one per file (`-` reads standard input).")
+                       "JSON Lines (.jsonl[.gz|.zst]), Parquet or WARC (.warc[.gz|.zst]) file, else one per "
+                       "file, decompressed if .gz or .zst (`-` reads standard input).")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=cmd_hash)
 
-    p = sub.add_parser("compare", parents=[common], help="distance and similarity of two files")
+    p = sub.add_parser("compare", parents=[common], help="distance and similarity of two files",
+                       description="Fingerprint two files, each one document (decompressed if .gz or .zst; "
+                       "corpus files are refused: use `simdup hash`).")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
     p.set_defaults(run=cmd_compare)
@@ -455,8 +715,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like SIGINT's KeyboardInterrupt so every temp file is removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (main() called from a thread): leave signals alone
+        previous = None
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except BrokenPipeError:
@@ -471,9 +751,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = str(exc)
         print(f"simdup: error: {message}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("simdup: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"simdup: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
 from . import dask as simdup_dask
-from .cli import CliError, check_output, dedup_hasher, dedup_output, report, write_cluster_rows
+from .cli import (
+    CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
+)
 from .io import CorpusError, atomic_directory, format_of, open_corpus
 
 CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
@@ -70,14 +72,11 @@ def run_dedup(args: argparse.Namespace) -> int:
     if len(formats) > 1:
         raise CliError(f"{args.input}: the files must be of one corpus format, found {', '.join(sorted(formats))}")
     corpus_format = formats.pop()
+    for f in files:
+        check_single_read(f, "dedup --dask")
     output = dedup_output(args, corpus_format)
-    if output is not None:
-        if root is None:
-            check_output(corpus_format, files[0], output)
-        elif output.exists():
-            raise CliError(f"{output}: already exists (the output directory is never overwritten)")
-        elif not output.parent.exists():
-            raise CliError(f"{output.parent}: no such directory")
+    # Every output is checked before any input is read (many shards: -o is a new directory).
+    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None)
     for name, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None and value < 1:
             args.parser.error(f"{name} must be at least 1")

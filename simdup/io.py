@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, Union
 
@@ -30,10 +30,34 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask_at_import() -> int:
+    # os.umask() can only read the mask by setting it. Done once, at import,
+    # with 0o777 in the window (a file another thread creates meanwhile gets
+    # no permissions: safe, where a window at 0 would make it world-writable).
+    mask = os.umask(0o777)
     os.umask(mask)
     return mask
+
+
+_IMPORT_UMASK = _read_umask_at_import()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it.
+
+    Setting and restoring it (the only portable way) is racy: another thread
+    creating a file in between gets the temporary mask. Linux (4.7+) reports
+    the current mask in ``/proc/self/status``, which is exact even after the
+    program changed it; elsewhere the mask read once at import is used.
+    """
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _IMPORT_UMASK
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -56,46 +80,130 @@ class CorpusError(ValueError):
 
 def open_text(path: Path, mode: str = "rt") -> IO[str]:
     """Open a UTF-8 text file, compressed by its suffix (.gz, .zst) or plain."""
+    if "r" in mode:
+        return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace")
     suffix = path.suffix.lower()
     if suffix == ".gz":
         return gzip.open(path, mode, encoding="utf-8", errors="replace")  # type: ignore[return-value]
     if suffix == ".zst":
-        try:
-            import zstandard
-        except ImportError:
-            raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
-        return zstandard.open(path, mode, encoding="utf-8", errors="replace")
+        return _zstandard(path).open(path, mode, encoding="utf-8", errors="replace")
     return open(path, mode, encoding="utf-8", errors="replace")
+
+
+def _zstandard(path: Path) -> Any:
+    try:
+        import zstandard
+    except ImportError:
+        raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
+    return zstandard
 
 
 def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
     """Open a file in binary mode, compressed by its suffix (.gz, .zst) or plain.
 
     Corpora are read and written as bytes, so kept records pass through
-    unchanged (line ends, invalid UTF-8 and all).
+    unchanged (line ends, invalid UTF-8 and all). A compressed file that ends
+    early raises when the cut is reached (``EOFError`` for gzip,
+    ``zstandard.ZstdError`` for zstd) instead of ending quietly.
     """
     suffix = path.suffix.lower()
     if suffix == ".gz":
         return gzip.open(path, mode)  # type: ignore[return-value]
     if suffix == ".zst":
-        try:
-            import zstandard
-        except ImportError:
-            raise CorpusError(f"{path}: .zst files need the zstandard package: pip install 'simdup[zstd]'") from None
-        stream = zstandard.open(path, mode)
-        # its reader has no readline; a buffer adds line iteration
-        return io.BufferedReader(stream) if "r" in mode else stream
+        zstandard = _zstandard(path)
+        if "r" not in mode:
+            return zstandard.open(path, mode)
+        raw = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
+        return io.BufferedReader(ZstdReader(raw, close_source=True), 1 << 16)
     return open(path, mode)
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean a corpus file is unreadable (truncated, corrupt, ...)."""
-    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+class ZstdReader(io.RawIOBase):
+    """Decompress a zstd stream of one or more frames; raise if it ends inside a frame.
+
+    ``zstandard``'s own readers end quietly where a truncated file ends, so
+    a cut-off corpus would read as a shorter, complete one. This reader
+    decompresses frame by frame and raises ``zstandard.ZstdError`` when the
+    input ends before the current frame does. It can seek forward only (by
+    reading), which is what FastWARC needs.
+    """
+
+    def __init__(self, source: IO[bytes], close_source: bool = False) -> None:
+        import zstandard
+
+        self._zstd = zstandard
+        self._source, self._close_source = source, close_source
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame: Any = None  # decompressobj of the frame being read, None between frames
+        self._pending = memoryview(b"")
+        self._pos = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._pos + offset if whence == io.SEEK_CUR else -1
+        if target < self._pos:
+            raise io.UnsupportedOperation("a zstd stream seeks forward only")
+        while self._pos < target and self.read(min(target - self._pos, 1 << 20)):
+            pass
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            if self._done:
+                return 0
+            chunk = self._source.read(1 << 17)
+            if not chunk:
+                self._done = True
+                if self._frame is not None:
+                    raise self._zstd.ZstdError("the file ends inside a zstd frame")
+                return 0
+            self._pending = memoryview(self._decompress(chunk))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._pos += n
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+            out.append(self._frame.decompress(data))
+            if self._frame.eof:
+                data, self._frame = self._frame.unused_data, None
+            else:
+                data = b""
+        return b"".join(out)
+
+    def close(self) -> None:
+        if not self.closed and self._close_source:
+            self._source.close()
+        super().close()
+
+
+def _damage_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a compressed corpus file is truncated or corrupt."""
+    errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
     try:
         import zstandard
     except ImportError:
         return errors
     return (*errors, zstandard.ZstdError)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a corpus file is unreadable (truncated, corrupt, ...)."""
+    return (OSError, *_damage_errors())
 
 
 @contextmanager
@@ -106,7 +214,15 @@ def _reading(path: Path) -> Iterator[None]:
     except _read_errors() as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise CorpusError(f"{path}: cannot read ({exc})") from None
+        raise CorpusError(f"{path}: cannot read ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, _damage_errors()):
+        return f"truncated or corrupt: {exc}"
+    return str(exc)
 
 
 def plain_name(path: str | os.PathLike[str]) -> str:
@@ -145,13 +261,21 @@ class Corpus:
 
     Subclasses know one format; :meth:`write_kept` writes the records whose
     ``keep`` flag is set, in the same format, atomically.
+
+    With ``skip_bad``, a malformed record is skipped and counted in
+    :attr:`skipped`; a file that is truncated or corrupt part-way is read up
+    to the damage, which counts as one skipped record and adds a line to
+    :attr:`warnings` (the records before it are kept, nothing cut off is
+    ever written). Without it, both raise :class:`CorpusError` naming the file.
     """
 
     format = "?"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, skip_bad: bool = False) -> None:
         self.path = path
+        self.skip_bad = skip_bad
         self.skipped = 0  # malformed records skipped (with skip_bad)
+        self.warnings: list[str] = []  # what skip_bad let pass, one line each
 
     def records(self) -> Iterator[Record]:
         raise NotImplementedError
@@ -166,6 +290,28 @@ class Corpus:
         if len(keep) != n_records:
             raise ValueError(f"keep has {len(keep)} flags for {n_records} records")
 
+    def _damaged(self, message: str, count: bool) -> None:
+        """A truncated or corrupt file: an error, or with skip_bad the end of reading (counted once)."""
+        if not self.skip_bad:
+            raise CorpusError(f"{self.path}: {message}")
+        if count:
+            self.skipped += 1
+            self.warnings.append(f"{self.path}: {message}; the rest of the file is skipped")
+
+    def _raw_lines(self, count: bool) -> Iterator[bytes]:
+        """The file's lines as bytes, up to a truncation or damage (see :meth:`_damaged`).
+
+        Only reading happens in this generator, so an error writing the
+        output (in the caller) is never mistaken for damage in the input.
+        """
+        try:
+            with open_binary(self.path) as f:
+                yield from f
+        except _read_errors() as exc:
+            if isinstance(exc, FileNotFoundError) or not isinstance(exc, _damage_errors()):
+                raise CorpusError(f"{self.path}: cannot read ({_reason(exc)})") from None
+            self._damaged(f"cannot read ({_reason(exc)})", count)
+
 
 class JsonlCorpus(Corpus):
     """JSON Lines: one object a line; ``text_field`` holds the document."""
@@ -174,8 +320,8 @@ class JsonlCorpus(Corpus):
 
     def __init__(self, path: Path, text_field: str = "text", id_field: str | None = "id",
                  skip_bad: bool = False) -> None:
-        super().__init__(path)
-        self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
+        super().__init__(path, skip_bad)
+        self.text_field, self.id_field = text_field, id_field
         self._lines: list[int] | None = None  # line number of each record, for write_kept
 
     def _bad(self, lineno: int, why: str) -> None:
@@ -187,37 +333,44 @@ class JsonlCorpus(Corpus):
         lines: list[int] = []
         self._lines = None
         self.skipped = 0
-        with _reading(self.path), open_binary(self.path) as f:
-            for lineno, raw in enumerate(f, 1):
-                line = raw.decode("utf-8", "replace")
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    self._bad(lineno, f"not valid JSON ({exc.msg})")
-                    continue
-                if not isinstance(record, dict):
-                    self._bad(lineno, "expected a JSON object")
-                    continue
-                text = record.get(self.text_field)
-                if text is None:
-                    self._bad(lineno, f"no field {self.text_field!r}")
-                    continue
-                if not isinstance(text, str):
-                    self._bad(lineno, f"field {self.text_field!r} is not a string")
-                    continue
-                doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
-                lines.append(lineno)
-                yield str(doc_id), text
+        self.warnings = []
+        for lineno, raw in enumerate(self._raw_lines(count=True), 1):
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self._bad(lineno, f"not valid JSON ({exc.msg})")
+                continue
+            except RecursionError:
+                # The C scanner recurses once per nesting level.
+                self._bad(lineno, "JSON nested too deeply")
+                continue
+            if not isinstance(record, dict):
+                self._bad(lineno, "expected a JSON object")
+                continue
+            if self.text_field not in record:
+                self._bad(lineno, f"no field {self.text_field!r}")
+                continue
+            text = record[self.text_field]
+            if text is None:
+                self._bad(lineno, f"field {self.text_field!r} is null")
+                continue
+            if not isinstance(text, str):
+                self._bad(lineno, f"field {self.text_field!r} is not a string")
+                continue
+            doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
+            lines.append(lineno)
+            yield str(doc_id), text
         self._lines = lines
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         self._check_keep(keep, None if self._lines is None else len(self._lines))
         assert self._lines is not None
         wanted = {line for line, kept in zip(self._lines, keep) if kept}
-        with atomic_output(output) as tmp, open_binary(self.path) as src, open_binary(tmp, "wb") as dst:
-            for lineno, raw in enumerate(src, 1):
+        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
+            for lineno, raw in enumerate(self._raw_lines(count=False), 1):
                 if lineno in wanted:
                     dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
@@ -227,22 +380,23 @@ class LinesCorpus(Corpus):
 
     format = "lines"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, skip_bad: bool = False) -> None:
+        super().__init__(path, skip_bad)
         self._count: int | None = None
 
     def records(self) -> Iterator[Record]:
         self._count = None
+        self.skipped = 0
+        self.warnings = []
         count = 0
-        with _reading(self.path), open_binary(self.path) as f:
-            for count, raw in enumerate(f, 1):  # lines end at b"\n" only
-                yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
+        for count, raw in enumerate(self._raw_lines(count=True), 1):  # lines end at b"\n" only
+            yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
         self._count = count
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         self._check_keep(keep, self._count)
-        with atomic_output(output) as tmp, open_binary(self.path) as src, open_binary(tmp, "wb") as dst:
-            for raw, kept in zip(src, keep):
+        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
+            for raw, kept in zip(self._raw_lines(count=False), keep):
                 if kept:
                     dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
@@ -275,19 +429,24 @@ class DirectoryCorpus(Corpus):
 
 
 class ParquetCorpus(Corpus):
-    """A Parquet file; ``text_field`` names the text column (needs pyarrow)."""
+    """A Parquet file; ``text_field`` names the text column (needs pyarrow).
+
+    A row whose text is null or not text is an error, or with ``skip_bad``
+    skipped (counted, and not written by :meth:`write_kept`).
+    """
 
     format = "parquet"
 
-    def __init__(self, path: Path, text_field: str = "text", id_field: str | None = "id") -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, text_field: str = "text", id_field: str | None = "id",
+                 skip_bad: bool = False) -> None:
+        super().__init__(path, skip_bad)
         try:
             import pyarrow.parquet as pq
         except ImportError:
             raise CorpusError(f"{path}: Parquet needs pyarrow: pip install 'simdup[parquet]'") from None
         try:
             self.table = pq.read_table(path)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ArithmeticError, TypeError, RecursionError) as exc:  # ArrowInvalid: ValueError
             if isinstance(exc, FileNotFoundError):
                 raise
             raise CorpusError(f"{path}: cannot read Parquet ({exc})") from None
@@ -295,22 +454,40 @@ class ParquetCorpus(Corpus):
             raise CorpusError(f"{path}: no column {text_field!r} (columns: {', '.join(self.table.column_names)})")
         self.text_field = text_field
         self.id_field = id_field if id_field in self.table.column_names else None
+        self._rows: list[int] | None = None  # row number of each record, for write_kept
 
     def records(self) -> Iterator[Record]:
-        texts = self.table.column(self.text_field).to_pylist()
-        ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
+        self._rows, rows = None, []
+        self.skipped = 0
+        try:
+            texts = self.table.column(self.text_field).to_pylist()
+            ids = self.table.column(self.id_field).to_pylist() if self.id_field else range(len(texts))
+        except (ValueError, OSError, ArithmeticError, TypeError) as exc:
+            # A damaged page can pass read_table and fail only here (invalid UTF-8 in a string column
+            # is a UnicodeDecodeError, a ValueError; pyarrow's own errors subclass these too).
+            raise CorpusError(f"{self.path}: cannot read Parquet ({exc})") from None
         for row, (doc_id, text) in enumerate(zip(ids, texts)):
             if not isinstance(text, (str, bytes)):
-                raise CorpusError(f"{self.path}: row {row}: column {self.text_field!r} is not text")
+                why = "is null" if text is None else "is not text"
+                if not self.skip_bad:
+                    raise CorpusError(f"{self.path}: row {row}: column {self.text_field!r} {why}")
+                self.skipped += 1
+                continue
+            rows.append(row)
             yield str(doc_id), text
+        self._rows = rows
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self._check_keep(keep, self.table.num_rows)
+        self._check_keep(keep, None if self._rows is None else len(self._rows))
+        assert self._rows is not None
+        mask = [False] * self.table.num_rows
+        for row, kept in zip(self._rows, keep):
+            mask[row] = bool(kept)
         with atomic_output(output) as tmp:
-            pq.write_table(self.table.filter(pa.array(list(map(bool, keep)))), tmp)
+            pq.write_table(self.table.filter(pa.array(mask)), tmp)
 
 
 class WarcCorpus(Corpus):
@@ -323,14 +500,22 @@ class WarcCorpus(Corpus):
     undone), for ``SimHasher(input="html")``. :meth:`write_kept` copies every
     record of the input unchanged, in order, except the responses of dropped
     documents. Needs ``pip install 'simdup[html]'``.
+
+    A truncated file is an error (or, with ``skip_bad``, read up to the cut;
+    see :class:`Corpus`): gzip and zstd are decompressed here, not by
+    FastWARC, whose decoders end quietly at a cut, and every record's block
+    must have its ``Content-Length``. (lz4 is left to FastWARC: a cut inside
+    an lz4 frame is found only where it shortens a record.) The file must be
+    seekable (not a pipe): FastWARC seeks.
     """
 
     format = "warc"
     html_types = ("text/html", "application/xhtml+xml")
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, skip_bad: bool = False) -> None:
+        super().__init__(path, skip_bad)
         self._positions: list[int] = []  # index among all records of each document, for write_kept
+        self._complete: int | None = None  # number of whole records before any damage
 
     @staticmethod
     def _fastwarc() -> Any:
@@ -340,46 +525,149 @@ class WarcCorpus(Corpus):
             raise CorpusError("WARC files need fastwarc: pip install 'simdup[html]'") from None
         return warc
 
-    def _iterate(self, parse_http: bool) -> Iterator[Any]:
+    @contextmanager
+    def _stream(self) -> Iterator[IO[bytes] | _CutGuard]:
+        with ExitStack() as stack:
+            raw = stack.enter_context(open(self.path, "rb"))
+            if not raw.seekable():
+                raise CorpusError(f"{self.path}: a WARC must be a regular file, not a pipe (it is read with seeks)")
+            magic = raw.read(4)
+            raw.seek(0)
+            if magic[:2] == b"\x1f\x8b":
+                unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+                stack.callback(unzipped.close)
+                yield _CutGuard(unzipped)
+            elif magic == b"\x28\xb5\x2f\xfd":
+                _zstandard(self.path)
+                yield _CutGuard(stack.enter_context(io.BufferedReader(ZstdReader(raw), 1 << 16)))
+            else:
+                yield raw
+
+    def _blocks(self, count: bool) -> Iterator[tuple[int, Any]]:
+        """``(position, record)`` for each whole record, its content read and checked against Content-Length.
+
+        The record's content is set to the bytes read (so it writes and
+        re-parses without its reader); a record cut short is the damage that
+        ends the file (see :meth:`Corpus._damaged`), never yielded.
+        """
         warc = self._fastwarc()
-        kwargs = {"auto_decode": "all"} if parse_http else {}
-        with open(self.path, "rb") as stream:
-            yield from warc.ArchiveIterator(stream, parse_http=parse_http, fsspec_args=False, **kwargs)
+        try:
+            with self._stream() as stream:
+                try:
+                    for position, record in enumerate(warc.ArchiveIterator(stream, parse_http=False,
+                                                                           fsspec_args=False)):
+                        block = record.reader.read()
+                        if len(block) != record.content_length:
+                            self._damaged(f"cannot read WARC (record {position} is cut short: {len(block)} of its "
+                                          f"{record.content_length} bytes)", count)
+                            return
+                        record.set_bytes_content(block)
+                        yield position, record
+                except OSError:
+                    if not isinstance(stream, _CutGuard) or stream.error is None:
+                        raise
+                    # FastWARC choked on the partial data before the cut: the cut is the error
+                if isinstance(stream, _CutGuard) and stream.error is not None:
+                    raise stream.error
+        except _read_errors() as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            # FastWARC's parse errors ("Invalid WARC header") are OSErrors without an errno: damage
+            # (skip_bad may skip the rest); an errno (EACCES, EIO) is the system's: always an error.
+            if not (isinstance(exc, _damage_errors()) or getattr(exc, "errno", None) is None):
+                raise CorpusError(f"{self.path}: cannot read WARC ({_reason(exc)})") from None
+            self._damaged(f"cannot read WARC ({_reason(exc)})", count)
 
     def records(self) -> Iterator[Record]:
         warc = self._fastwarc()
         self._positions = []
-        try:
-            for position, record in enumerate(self._iterate(parse_http=True)):
-                if record.record_type != warc.WarcRecordType.response or not record.is_http:
-                    continue
-                status = record.http_headers.status_code if record.http_headers is not None else None
-                content_type = record.http_content_type or ""
-                if not (status and 200 <= status < 300) or content_type.lower() not in self.html_types:
-                    continue
-                uri = record.headers.get("WARC-Target-URI") or f"record {position}"
-                body = record.reader.read()
-                self._positions.append(position)
-                yield uri, (body, record.http_headers.get("Content-Type"))
-        except OSError as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise CorpusError(f"{self.path}: cannot read WARC ({exc})") from None
+        self.skipped = 0
+        self.warnings = []
+        self._complete = None
+        n = 0
+        for position, record in self._blocks(count=True):
+            n = position + 1
+            if record.record_type != warc.WarcRecordType.response or not record.is_http:
+                continue
+            # The block is whole; parse its HTTP part from a copy (FastWARC parses HTTP only from a stream).
+            buffer = io.BytesIO()
+            record.write(buffer)
+            page = warc.WarcRecord.from_bytes(buffer.getvalue())
+            try:
+                page.parse_http(auto_decode="all")
+            except OSError:
+                continue  # not a parseable HTTP response: not a page (kept in the output as it is)
+            status = page.http_headers.status_code if page.http_headers is not None else None
+            content_type = page.http_content_type or ""
+            if not (status and 200 <= status < 300) or content_type.lower() not in self.html_types:
+                continue
+            uri = record.headers.get("WARC-Target-URI") or f"record {position}"
+            body = page.reader.read()
+            self._positions.append(position)
+            yield uri, (body, page.http_headers.get("Content-Type"))
+        self._complete = n
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         name = output.name.lower()
-        if not name.endswith((".warc", ".warc.gz")):
+        if not name.endswith(WARC_OUTPUT_SUFFIXES):
             raise CorpusError(f"{output}: a WARC is written as .warc or .warc.gz")
+        if self._complete is None:
+            raise ValueError("read the corpus with records() before write_kept()")
+        self._check_keep(keep, len(self._positions))
         dropped = {position for position, kept in zip(self._positions, keep) if not kept}
         compress = name.endswith(".gz")
         with atomic_output(output) as tmp, open(tmp, "wb") as out:
-            for position, record in enumerate(self._iterate(parse_http=False)):
+            for position, record in self._blocks(count=False):
+                if position >= self._complete:
+                    break  # the file changed since records(): write only what was read
                 if position in dropped:
                     continue
                 buffer = io.BytesIO()
                 record.write(buffer)
                 # One gzip member per record, as WARC tools expect (random access by offset).
                 out.write(gzip.compress(buffer.getvalue(), 6) if compress else buffer.getvalue())
+
+
+class _CutGuard(io.RawIOBase):
+    """A decompressed stream for FastWARC that ends quietly where the compressed file is cut, noting why.
+
+    FastWARC reads ahead, so an error raised at the cut would also discard
+    the whole records decompressed before it. Ending the stream there
+    instead lets every whole record through (and the cut-off one fail its
+    Content-Length check); :attr:`error` then reports the cut.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def readinto(self, buffer: Any) -> int:
+        if self.error is not None:
+            return 0
+        try:
+            # read1: one underlying read at most, so the data before the cut is returned, not dropped
+            data = self._inner.read1(len(buffer))
+        except _damage_errors() as exc:
+            self.error = exc
+            return 0
+        buffer[:len(data)] = data
+        return len(data)
+
+
+WARC_OUTPUT_SUFFIXES = (".warc", ".warc.gz")
+"""What :meth:`WarcCorpus.write_kept` writes: plain or gzip (one member per record)."""
 
 
 def open_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field: str | None = "id",
@@ -400,10 +688,10 @@ def open_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field
     if kind == "jsonl":
         return JsonlCorpus(path, text_field, id_field, skip_bad)
     if kind == "lines":
-        return LinesCorpus(path)
+        return LinesCorpus(path, skip_bad)
     if kind == "warc":
-        return WarcCorpus(path)
-    return ParquetCorpus(path, text_field, id_field)
+        return WarcCorpus(path, skip_bad)
+    return ParquetCorpus(path, text_field, id_field, skip_bad)
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
@@ -424,22 +712,126 @@ def format_of(path: str | os.PathLike[str]) -> str:
                       ".warc[.gz|.zst] or a directory")
 
 
+# Temporary files and directories beside a target are named
+# ``.NAME.simdup-tmp-PID-RANDOM[.SUFFIXES]``: recognisable as ours, and tied to
+# the process writing them. A run killed by SIGKILL (or a power cut) cannot
+# remove its own; the next write to the same target removes those whose
+# process is gone. A live process's are never touched, so two writers of one
+# target do not delete each other's work. (Process ids are only meaningful on
+# one machine: on a file system shared by several hosts, another host's live
+# writer could look dead here; each then still writes its own temp name and
+# renames atomically, and the loser's temp is lost, never the target.)
+TEMP_MARK = ".simdup-tmp-"
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}{TEMP_MARK}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temp files and directories left beside ``path`` by dead writers.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    target = Path(path)
+    prefix = _temp_prefix(target)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        stale = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        except OSError:
+            continue  # removed by another writer meanwhile, or not ours to remove
+        removed.append(stale)
+    return removed
+
+
+def _name_target(exc: BaseException, target: Path, tmp: str) -> None:
+    """Make an OSError about the hidden temp (or about no file: ENOSPC on write) name the user's path."""
+    # Only a system error (with an errno) prints its file name; another OSError keeps its message.
+    if isinstance(exc, OSError) and exc.errno is not None and (exc.filename is None
+                                                               or os.fspath(exc.filename) == tmp):
+        exc.filename = str(target)
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail now, not after the work, if ``path`` cannot be written through a temp file beside it.
+
+    Creates and removes one temp file in ``path``'s directory: the only test
+    that answers for read-only mounts, ACLs and root alike.
+
+    Raises
+    ------
+    OSError
+        Naming ``path`` (or its directory): missing directory, not a
+        directory, ``path`` is a directory, no permission, read-only.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(target.parent))
+    if target.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", dir=target.parent)
+    except OSError as exc:
+        exc.filename = str(target)
+        raise
+    os.close(fd)
+    os.unlink(tmp)
+
+
 @contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a new temporary directory beside ``path``; rename it to ``path`` only on success.
 
     ``path`` must not exist: a directory output is never overwritten or merged into.
+    Temp directories that dead runs left for ``path`` are removed first.
     """
     target = Path(path)
     if target.exists():
         raise CorpusError(f"{target}: already exists (a directory output is never overwritten)")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private
+    remove_stale_temps(target)
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", dir=target.parent))
+    except OSError as exc:
+        exc.filename = str(target)
+        raise
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private
         yield tmp
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _name_target(exc, target, str(tmp))
         raise
 
 
@@ -449,14 +841,24 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary name keeps ``path``'s suffixes, so writers that pick a
     compression by suffix (``.gz``, ``.zst``) see the right one. Nothing is
-    left under ``path`` if the block fails.
+    left under ``path`` if the block fails (an exception, SIGINT, or SIGTERM
+    in the command line); a temp file that a killed process left is removed
+    by the next write to ``path`` (see :func:`remove_stale_temps`). An
+    ``OSError`` without a file name (ENOSPC on write) or about the temp file
+    is re-labelled with ``path``.
     """
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(2, "No such directory", str(target.parent))
     if target.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix="".join(target.suffixes[-2:]), dir=target.parent)
+    remove_stale_temps(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-",
+                                   suffix="".join(target.suffixes[-2:]), dir=target.parent)
+    except OSError as exc:
+        exc.filename = str(target)
+        raise
     os.close(fd)
     try:
         yield Path(tmp)
@@ -466,10 +868,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        _name_target(exc, target, tmp)
         raise
     _fsync_directory(target.parent)

@@ -12,6 +12,7 @@ with NUL bytes and hashed as tokens (folded, not split).
 from __future__ import annotations
 
 import codecs
+import logging
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Union
@@ -60,6 +61,10 @@ def get_segmenter(name: str) -> Callable[[str], Iterable[str]]:
             raise ImportError(
                 "tokenizer='chinese' needs the jieba package: pip install 'simdup[chinese]'"
             ) from None
+        # jieba logs its dictionary loading ("Building prefix dict ...") at DEBUG
+        # to its own stderr handler, through `simdup --quiet` and across progress
+        # bars; only its warnings and errors are worth a line.
+        jieba.setLogLevel(logging.WARNING)
         return jieba.cut
     if name == "rjieba":
         try:

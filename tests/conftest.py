@@ -46,16 +46,19 @@ def dragnet_pages() -> list[dict]:
     return shared_records("dragnet_test.jsonl.gz", 10_000)
 
 
+# -- opt-in long runs ------------------------------------------------------------------------
+# `slow` (registered in setup.cfg) marks the long versions of the fuzz and crash tests: a few
+# minutes each, too long for every run; `pytest --run-slow` runs them too.
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", default=False,
-                     help="also run tests marked slow (long fuzzing and benchmark runs)")
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The `slow` marker (setup.cfg) is opt-in: without --run-slow such tests are skipped.
     if config.getoption("--run-slow"):
         return
-    skip = pytest.mark.skip(reason="slow: opt in with --run-slow")
+    skip = pytest.mark.skip(reason="long run: opt in with --run-slow")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
