@@ -514,10 +514,11 @@ def _save_index(index: SimHashIndex, meta: dict, path: Path) -> None:
         raise
 
 
-def _index_documents(args: argparse.Namespace, hasher: SimHasher) -> tuple[list[str], np.ndarray]:
-    """Names and fingerprints of CORPUS's documents, each file read with its format's input settings."""
+def _index_documents(args: argparse.Namespace,
+                     hasher: SimHasher) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, fingerprints and token counts of CORPUS's documents, each file read with its format's settings."""
     names: list[str] = []
-    fps = []
+    fps, counts = [], []
     base_input = hasher.input
     for path in args.corpus:
         corpus = open_corpus(path, args.text_field, args.id_field)
@@ -525,8 +526,23 @@ def _index_documents(args: argparse.Namespace, hasher: SimHasher) -> tuple[list[
         for doc_id, text in _progress(corpus.records(), args, desc="reading"):
             names.append(doc_id)
             texts.append(text)
-        fps.append(_with_input(hasher, args, corpus.format, base_input).transform(texts))
-    return names, np.concatenate(fps) if fps else np.empty(0, np.uint64)
+        f, n = _with_input(hasher, args, corpus.format, base_input).transform(texts, return_n_tokens=True)
+        fps.append(f)
+        counts.append(n)
+    if not fps:
+        return names, np.empty(0, np.uint64), np.empty(0, np.int64)
+    return names, np.concatenate(fps), np.concatenate(counts)
+
+
+def _with_tokens(names: list[str], fps: np.ndarray, n_tokens: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The documents that have tokens; a token-less one (empty, punctuation, a page without text) has the
+    fingerprint 0 and is never a near-duplicate, so it is not stored (and its name not kept)."""
+    has = n_tokens > 0
+    skipped = int((~has).sum())
+    if skipped:
+        print(f"simdup: {skipped:,} document(s) without tokens not indexed (never near-duplicates)",
+              file=sys.stderr)
+    return [n for n, h in zip(names, has.tolist()) if h], fps[has]
 
 
 def _index_hasher(args: argparse.Namespace, meta: dict, index_path: Path) -> SimHasher:
@@ -566,7 +582,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     check_paths(_corpus_reads(args.corpus) + _model_reads(args), _index_writes(path))
     check_writable(path)
     check_writable(_names_path(path))
-    names, fps = _index_documents(args, _hasher(args))
+    names, fps = _with_tokens(*_index_documents(args, _hasher(args)))
     index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
     meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
                   "input_type": args.input_type, "html_content": args.html_content}
@@ -582,7 +598,7 @@ def cmd_index_add(args: argparse.Namespace) -> int:
     index, meta = _load_index(path)
     check_writable(path)
     check_writable(_names_path(path))
-    names, fps = _index_documents(args, _index_hasher(args, meta, path))
+    names, fps = _with_tokens(*_index_documents(args, _index_hasher(args, meta, path)))
     _add_documents(index, meta, names, fps)
     _save_index(index, meta, path)
     print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
@@ -593,8 +609,8 @@ def cmd_index_query(args: argparse.Namespace) -> int:
     path = Path(args.index)
     check_stdout(_corpus_reads(args.corpus) + [("the index", path), ("the index's names file", _names_path(path))])
     index, meta = _load_index(path)
-    names, fps = _index_documents(args, _index_hasher(args, meta, path))
-    offsets, ids, distances = index.query_many(fps)
+    names, fps, n_tokens = _index_documents(args, _index_hasher(args, meta, path))
+    offsets, ids, distances = index.query_many(fps, n_tokens=n_tokens)  # a token-less query matches nothing
     out = sys.stdout
     for q, name in enumerate(names):
         for i, d in zip(ids[offsets[q]:offsets[q + 1]].tolist(), distances[offsets[q]:offsets[q + 1]].tolist()):

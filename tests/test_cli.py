@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -258,10 +259,12 @@ def test_index_build_add_query_info(tmp_path: Path) -> None:
     index = tmp_path / "crawl.idx"
     result = run("index", "build", "--quiet", str(first), "-o", str(index))
     assert result.returncode == 0, result.stderr
+    # Records with an empty text (the sample has some) have no tokens and are not indexed.
+    with_words = [bool(re.search(r"\w", r["text"])) for r in records[:1200]]
     info = json.loads(run("index", "info", str(index)).stdout)
-    assert info["documents"] == 1000 and info["k"] == 3 and info["model"] == "default"
+    assert info["documents"] == sum(with_words[:1000]) and info["k"] == 3 and info["model"] == "default"
     assert run("index", "add", "--quiet", str(index), str(second)).returncode == 0
-    assert json.loads(run("index", "info", str(index)).stdout)["documents"] == 1200
+    assert json.loads(run("index", "info", str(index)).stdout)["documents"] == sum(with_words)
     # a query document that repeats record 10's text finds record 10 at distance 0
     query = tmp_path / "query.jsonl"
     query.write_text(json.dumps({"id": "new-page", "text": records[9]["text"]}) + "\n")
@@ -270,6 +273,24 @@ def test_index_build_add_query_info(tmp_path: Path) -> None:
     matches = [line.split("\t") for line in result.stdout.splitlines()]
     assert ["new-page", records[9]["id"], "0"] in matches
     assert all(int(d) <= 3 for _, _, d in matches)
+
+
+def test_index_never_matches_token_less_documents(tmp_path: Path) -> None:
+    docs = [{"id": "empty", "text": ""}, {"id": "bang", "text": "!!!"}, {"id": "emoji", "text": "\U0001f642"},
+            {"id": "oil", "text": "Crude oil prices rose three percent on Monday, traders in London said."}]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    index = tmp_path / "c.idx"
+    built = run("index", "build", "--quiet", str(corpus), "-o", str(index))
+    assert built.returncode == 0, built.stderr
+    assert "3 document(s) without tokens not indexed" in built.stderr
+    assert json.loads(run("index", "info", str(index)).stdout)["documents"] == 1
+    assert list(json.loads(index.with_name("c.idx.names.json").read_text())["names"].values()) == ["oil"]
+    query = tmp_path / "q.jsonl"
+    query.write_text(json.dumps({"id": "q-empty", "text": "..."}) + "\n" + json.dumps(docs[3] | {"id": "q"}) + "\n")
+    result = run("index", "query", "--quiet", str(index), str(query))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "q\toil\t0\n"
 
 
 def test_index_errors(tmp_path: Path) -> None:
