@@ -71,6 +71,10 @@ def write(path: str | os.PathLike[str], parts: dict[str, np.ndarray], meta: dict
             f.write(b"\0" * (_align(arr.nbytes) - arr.nbytes))
 
 
+_MAX_PLAUSIBLE_VERSION = 64
+"""Versions above this are taken for damage: the format would have to change that often first."""
+
+
 def _bad(msg: str) -> ValueError:
     return ValueError(f"corrupted or truncated index file: {msg}")
 
@@ -116,6 +120,13 @@ def read(path: str | os.PathLike[str], *, mmap: bool, verify: bool
     whole, never one file's header with the other's size or arrays.
     """
     path = os.fspath(path)
+    try:
+        return _read(path, mmap=mmap, verify=verify)
+    except ValueError as exc:  # every message names the file: a CLI run may read several
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _read(path: str, *, mmap: bool, verify: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         raw = f.read(_PRELUDE.size)
@@ -123,10 +134,13 @@ def read(path: str | os.PathLike[str], *, mmap: bool, verify: bool
             raise _bad(f"{size} bytes is shorter than the prelude")
         magic, version, hlen, hsum = _PRELUDE.unpack(raw)
         if magic != MAGIC:
-            raise ValueError(f"{path!r} is not a simdup index file")
+            raise ValueError("not a simdup index file")
         if version != FORMAT_VERSION:
-            raise ValueError(f"index file format version {version}; this simdup reads "
-                             f"version {FORMAT_VERSION}")
+            if FORMAT_VERSION < version <= _MAX_PLAUSIBLE_VERSION:
+                raise ValueError(f"index file format version {version}, written by a newer simdup; this "
+                                 f"simdup reads version {FORMAT_VERSION} (upgrade simdup)")
+            # A version no simdup ever wrote is a damaged prelude, not a file from the future.
+            raise _bad(f"format version field reads {version}")
         if hlen > _MAX_HEADER or _PRELUDE.size + hlen > size:
             raise _bad("header length")
         header_bytes = f.read(hlen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import threading
 
@@ -130,7 +131,31 @@ def _damage(path, offset, new: bytes):
 def test_other_format_version(saved):
     _, path, _ = saved
     _damage(path, 8, struct.pack("<I", 2))
-    with pytest.raises(ValueError, match="format version 2"):
+    with pytest.raises(ValueError, match="format version 2, written by a newer simdup"):
+        SimHashIndex.load(path)
+
+
+def test_a_flipped_version_byte_is_damage_not_a_newer_format(saved):
+    _, path, _ = saved
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0xFF  # the version's third byte: 16711681
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupted or truncated index file: format version field reads 16711681"):
+        SimHashIndex.load(path)
+
+
+@pytest.mark.parametrize("damage", ["magic", "truncated", "header"])
+def test_load_errors_name_the_file(saved, damage):
+    _, path, _ = saved
+    data = bytearray(path.read_bytes())
+    if damage == "magic":
+        data[0] ^= 1
+    elif damage == "truncated":
+        del data[-20:]
+    else:
+        data[30] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: "):
         SimHashIndex.load(path)
 
 
