@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import simdup_cmd
+from test_io_reliability import disk_full
 
 import simdup
 from simdup import SimHasher
@@ -34,14 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "reuters-sample.jsonl.gz"
 
 zstandard = pytest.importorskip("zstandard")
-
-
-def simdup_cmd() -> str:
-    script = Path(sys.executable).parent / "simdup"
-    found = str(script) if script.exists() else shutil.which("simdup")
-    if not found:
-        pytest.fail("the simdup console script is not installed (pip install -e .)")
-    return found
 
 
 def run(*args: object, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -318,16 +312,7 @@ def test_output_that_is_a_directory_is_refused(corpus: Path) -> None:
 
 
 def test_enospc_while_writing_names_the_output_and_leaves_nothing(corpus: Path, monkeypatch, capsys) -> None:
-    real_open = simdup_io.open_binary
-
-    class Full(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
+    disk_full(monkeypatch)
     out = corpus.with_name("o.jsonl")
     assert main(["dedup", str(corpus), "-o", str(out), "-q"]) == 1
     assert capsys.readouterr().err == f"simdup: error: {out}: No space left on device\n"

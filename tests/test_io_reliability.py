@@ -36,6 +36,20 @@ LINES = "".join(f"document number {i} with some words {i * 7} and more words\n" 
 JSONL = "".join(json.dumps({"id": f"d{i}", "text": f"text of document {i} " * 20}) + "\n" for i in range(2000)).encode()
 
 
+def disk_full(monkeypatch) -> None:
+    """Make every file simdup.io opens for writing fail with ENOSPC, as on a full disk."""
+    real_open = simdup_io.open_binary
+
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
+
+
 def _zst(data: bytes, frames: int = 1) -> bytes:
     """zstd with ``frames`` frames (as `zstd` of concatenated files, or a writer that flushes frames)."""
     step = -(-len(data) // frames)
@@ -257,16 +271,7 @@ def test_lines_corpus_write_error_is_not_reported_as_input_damage(tmp_path: Path
     src.write_bytes(gzip.compress(LINES))
     corpus = LinesCorpus(src)
     n = len(list(corpus.records()))
-    real_open = simdup_io.open_binary
-
-    class Full(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
+    disk_full(monkeypatch)
     with pytest.raises(OSError) as info:
         corpus.write_kept([True] * n, tmp_path / "out.txt.gz")
     assert not isinstance(info.value, CorpusError) and info.value.filename == str(tmp_path / "out.txt.gz")
