@@ -384,12 +384,14 @@ def _described_block(blocks: list[Block], description: set[tuple[str, str]]) -> 
     keys = sorted({w for pair in description for w in pair if len(w) >= 5}
                   | {a + b for a, b in description if _CJK_CHAR.match(a) and _CJK_CHAR.match(b)},
                   key=len, reverse=True)[:12]
+    find_keys = re.compile("|".join(map(re.escape, keys))).findall if keys else None
+    need = min(len(keys), 3)
     best, at = DESCRIPTION_MATCH, None
     for i, b in enumerate(blocks):
         if b.tokens < 5 or 2 * b.link_tokens >= b.tokens:
             continue
         low = b.text.lower()
-        if sum(k in low for k in keys) < min(len(keys), 3):
+        if find_keys is not None and len(set(find_keys(low))) < need:
             continue
         pairs = _pairs(low)
         common = len(pairs & description)
