@@ -200,7 +200,7 @@ def dedup_with_articles(pages: list[str], articles: list[str]) -> tuple[float, i
     return with_own, sum(len(o) > 1 for o in owners.values())
 
 
-def compare_on_labelled(limit: int | None) -> None:
+def compare_on_labelled(limit: int | None, extra: dict[str, Path] | None = None) -> None:
     systems = labelled_extractors()
     missing = [name for name, f in systems.items() if f is None]
     print("\n## 0. Main content against ground truth (dev half = even positions, test half = odd)")
@@ -209,7 +209,7 @@ def compare_on_labelled(limit: int | None) -> None:
     print("| set | half | extractor | precision | recall | F1 | within 3 bits | within 6 bits "
           "| dedup: page with own article | clusters mixing articles | pages/s |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for title, file in LABELLED.items():
+    for title, file in {**LABELLED, **(extra or {})}.items():
         if not (SHARED / file).exists():
             print(f"| {title} | absent at {SHARED / file}: skipped |")
             continue
@@ -220,7 +220,9 @@ def compare_on_labelled(limit: int | None) -> None:
             start = time.perf_counter()
             texts = [extract(r["html"]) for r in rows]
             rate = len(rows) / (time.perf_counter() - start)
-            for half, label in ((0, "dev"), (1, "test")):
+            # The extra sets are all development data: their halves are only two samples.
+            names = ("dev", "test") if title in LABELLED else ("even", "odd")
+            for half, label in ((0, names[0]), (1, names[1])):
                 idx = range(half, len(rows), 2)
                 got, gold = [texts[i] for i in idx], [rows[i]["text"] for i in idx]
                 if not got:
@@ -406,13 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--no-compare", action="store_true", help="skip part 1 (needs trafilatura, selectolax)")
     parser.add_argument("--no-labelled", action="store_true", help="skip part 0 (pages with ground truth)")
+    parser.add_argument("--dragnet-train", type=Path, metavar="PATH",
+                        help="also part 0 on Dragnet's training split (built by make_dragnet_train.py)")
     args = parser.parse_args(argv)
     if not DATA.exists():
         print(f"no data at {DATA}", file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
     if not args.no_labelled:
-        compare_on_labelled(args.limit)
+        extra = {"Dragnet train (English, 966 pages, a development set)": args.dragnet_train} \
+            if args.dragnet_train else None
+        compare_on_labelled(args.limit, extra)
     pages = load_pages(args.limit)
     if not args.no_compare:
         compare_extractors(pages)

@@ -108,3 +108,33 @@ def test_probe_unrelated_tiny() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "| Reuters | IDF cap 10 % (default) |" in run.stdout and "| Fudan | no IDF |" in run.stdout
+
+
+def test_make_dragnet_train_on_a_tiny_mirror(tmp_path: Path) -> None:
+    test_split = SHARED / "dragnet_test.jsonl.gz"
+    if not test_split.exists():
+        pytest.skip(f"shared corpora absent at {SHARED}")
+    import gzip
+
+    with gzip.open(test_split, "rt", encoding="utf-8") as f:
+        test_id = json.loads(f.readline())["id"]
+    mirror = tmp_path / "mirror"
+    for sub in ("input", "GoldStandard"):
+        (mirror / "dragnet_data" / sub).mkdir(parents=True)
+    pages = {test_id: "in the test split", "new1": "caf\u00e9 article", "new2": "another article"}
+    for page_id, words in pages.items():
+        body = f"<html><body><p>{words}</p></body></html>"
+        (mirror / "dragnet_data" / "input" / f"{page_id}.html").write_bytes(body.encode("utf-8"))
+        (mirror / "dragnet_data" / "GoldStandard" / f"{page_id}.txt").write_bytes(
+            f"{words}\r\n!@#$%^&*()  COMMENTS\r\nnice post\r\n".encode())
+    out = tmp_path / "train.jsonl.gz"
+    run = subprocess.run([sys.executable, str(BENCH / "make_dragnet_train.py"), str(mirror), str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        rows = {r["id"]: r for r in map(json.loads, f)}
+    assert set(rows) == {"new1", "new2"}  # the test split's page is left out
+    assert rows["new1"]["text"] == "caf\u00e9 article" and "caf\u00e9" in rows["new1"]["html"]  # comments cut off
+    inside = subprocess.run([sys.executable, str(BENCH / "make_dragnet_train.py"), str(mirror),
+                             str(ROOT / "x.jsonl.gz")], capture_output=True, text=True, timeout=60)
+    assert inside.returncode == 2 and "AGPLv3" in inside.stderr and not (ROOT / "x.jsonl.gz").exists()
