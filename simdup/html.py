@@ -133,6 +133,7 @@ from __future__ import annotations
 import html as html_module
 import re
 from collections.abc import Callable
+from bisect import bisect_right
 from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple, Union
@@ -363,7 +364,8 @@ def page_description(html: str) -> set[tuple[str, str]]:
     characters otherwise, most of which any long block contains.
     """
     best: set[tuple[str, str]] = set()
-    for tag in _META.findall(html, 0, DESCRIPTION_SCAN):
+    head_end = html.find("</head>", 0, DESCRIPTION_SCAN)  # meta tags belong in <head>
+    for tag in _META.findall(html, 0, head_end if head_end >= 0 else DESCRIPTION_SCAN):
         if _DESCRIPTION.search(tag):
             content = _CONTENT.search(tag)
             if content:
@@ -375,21 +377,32 @@ def page_description(html: str) -> set[tuple[str, str]]:
 
 def _described_block(blocks: list[Block], description: set[tuple[str, str]]) -> int | None:
     """Index of the plain-text block that best matches the description (rule 2b), if one matches well."""
-    # A block sharing 60 % of its or the description's word pairs nearly always has three of the description's
-    # longer words (or CJK character pairs) in it: a substring test skips most blocks before they are tokenized.
+    # A block sharing 60 % of its or the description's word pairs nearly always holds three of the
+    # description's longer words (or CJK character pairs): found with a few str.find passes over the
+    # page's text, they spare tokenizing every block.
     keys = sorted({w for pair in description for w in pair if len(w) >= 5}
                   | {a + b for a, b in description if _CJK_CHAR.match(a) and _CJK_CHAR.match(b)},
                   key=len, reverse=True)[:12]
-    find_keys = re.compile("|".join(map(re.escape, keys))).findall if keys else None
     need = min(len(keys), 3)
+    low = [b.text.lower() for b in blocks]
+    starts, at_ = [], 0
+    for text in low:
+        starts.append(at_)
+        at_ += len(text) + 1
+    joined = "\n".join(low)
+    found: dict[int, set[str]] = {}
+    for key in keys:
+        i = joined.find(key)
+        while i >= 0:
+            found.setdefault(bisect_right(starts, i) - 1, set()).add(key)
+            i = joined.find(key, i + 1)
+    candidates = range(len(blocks)) if not keys else sorted(i for i, k in found.items() if len(k) >= need)
     best, at = DESCRIPTION_MATCH, None
-    for i, b in enumerate(blocks):
+    for i in candidates:
+        b = blocks[i]
         if b.tokens < 5 or 2 * b.link_tokens >= b.tokens:
             continue
-        low = b.text.lower()
-        if find_keys is not None and len(set(find_keys(low))) < need:
-            continue
-        pairs = _pairs(low)
+        pairs = _pairs(low[i])
         common = len(pairs & description)
         # The description may be the block's first sentence, or the block one line of a longer description.
         match = max(common / len(description), common / max(1, len(pairs)))
