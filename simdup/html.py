@@ -13,8 +13,8 @@ keeps nearly all of an article but also much furniture around it (comment
 threads, related-post teasers, share bars, link lists, footers), and a
 SimHash at k=3 tolerates only a few per cent of foreign tokens. So ``"main"``
 runs that pass once more in C (comment sections off, a little HTML kept so
-headings and link text are visible), then filters its blocks (lines) in
-Python, a few hundred per page at most (:func:`main_blocks`):
+headings and link text are visible), then filters its blocks (paragraphs)
+in Python, a few hundred per page at most (:func:`main_blocks`):
 
 1. **Cut at what follows an article**: a short line that is only a
    comments heading ("Leave a reply", "23 Comments", "Trackbacks",
@@ -72,11 +72,11 @@ Python, a few hundred per page at most (:func:`main_blocks`):
    slide show's twenty numbers would otherwise cut the article in two),
    and so are the ICP licence lines every Chinese site shows in its footer
    and the editor's credit Chinese portals put under an article
-   ("责任编辑：...", left out of Readability's text of such pages). Link-dense blocks are not dropped
-   there: the segment's score already keeps link lists (breadcrumbs, tag
-   lists, related posts, "next/previous" bars) out when they stand before
-   or after the article, and inside it they are mostly the article's own
-   lists. Measured: dropping blocks with over half their tokens in links
+   ("责任编辑：...", left out of Readability's text of such pages).
+   Link-dense blocks are not dropped there: the segment's score already
+   keeps link lists (breadcrumbs, tag lists, related posts, "next/previous"
+   bars) out when they stand before or after the article, and inside it
+   they are mostly the article's own lists. Measured: dropping blocks with over half their tokens in links
    put fewer pages within 3 bits of their article on both halves of both
    labelled sets (dev halves: Dragnet 38 % against 43 %, Mozilla 49 %
    against 55 %).
@@ -92,14 +92,14 @@ rules need no language detection. The constants (``BLOCK_PENALTY``,
 ``LINK_WEIGHT``, ...) were chosen on one half of two labelled sets and
 checked on the other (``benchmarks/bench_html.py``, part 0).
 
-How the second round of rules was measured, and why so: the `<br>`
+How the second round of rules was measured, and why so: the ``<br>``
 paragraphs, the description (2b), the two exceptions of rule 1, the
 counters and the Chinese furniture lines were written from failures seen on
 the small halves (207 and 47 pages: a page is 0.5 and 2.1 points), then
 checked on Dragnet's training split (966 pages never looked at before,
 ``benchmarks/make_dragnet_train.py``). There, all of them together leave the
 three figures where they were (page within 3 / 6 bits of its article,
-clustered with it: 55.3/77.3/80.3 % -> 55.0/77.3/80.4 %), while on Mozilla's
+clustered with it: 55.3/77.3/80.3 % -> 54.9/77.4/80.4 %), while on Mozilla's
 pages they move 70.2/89.4/87.2 -> 74.5/91.5/87.2 % (dev) and
 55.3/83.0/83.0 -> 61.7/87.2/87.2 % (test), on Dragnet's test split
 49.8/73.4/75.4 -> 51.2/75.4/77.3 % (dev) and 58.0/71.5/75.8 -> 57.5/72.5/75.4
@@ -111,7 +111,7 @@ dropped. The training split would also like a larger ``BLOCK_PENALTY`` (6:
 58.0/78.5/80.6 %), which costs 4 points within 3 bits on Mozilla's dev
 half: kept at 4.
 
-The text of a page therefore depends on resiliparse's version
+The text of a page depends on resiliparse's version
 (:func:`extractor_version`), not only on the fingerprint spec.
 
 Results on awkward pages (never an exception, never a hang):
