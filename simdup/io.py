@@ -556,6 +556,11 @@ class WarcCorpus(Corpus):
                 try:
                     for position, record in enumerate(warc.ArchiveIterator(stream, parse_http=False,
                                                                            fsspec_args=False)):
+                        if record.headers.get("Content-Length") is None:
+                            # FastWARC yields a record whose header was cut off as an empty one
+                            self._damaged(f"cannot read WARC (record {position} is cut short: its header "
+                                          "ends before its Content-Length)", count)
+                            return
                         block = record.reader.read()
                         if len(block) != record.content_length:
                             self._damaged(f"cannot read WARC (record {position} is cut short: {len(block)} of its "

@@ -274,6 +274,21 @@ def test_keep_warc_with_skip_bad_never_writes_a_cut_off_record(tmp_path: Path, k
         assert len(rec.reader.read()) == rec.content_length
 
 
+def test_warc_cut_inside_a_record_header_is_an_error_and_never_written(tmp_path: Path) -> None:
+    # FastWARC yields a record whose header was cut off (no Content-Length) as a whole, empty record
+    records = _warc_records()
+    data = b"".join(records)
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(data[: len(data) - len(records[-1]) + 40])  # the last record keeps 40 header bytes
+    out = tmp_path / "out.warc"
+    one_line_error(run("dedup", path, "--keep-warc", out), path, "cannot read WARC")
+    assert not out.exists()
+    result = run("dedup", path, "--keep-warc", out, "--skip-bad", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["skipped_bad_records"] == 1 and "simdup: warning:" in result.stderr
+    assert out.read_bytes() == b"".join(records[:-1])
+
+
 # -- 4. every output checked before the input is read ------------------------------------------
 
 
