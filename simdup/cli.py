@@ -103,6 +103,8 @@ def check_paths(reads: Sequence[tuple[str, Path]], writes: Sequence[tuple[str, P
     CliError
     """
     for n, (what, path) in enumerate(writes):
+        if os.fspath(path) == "-":
+            raise CliError(f"-: {what} names a file to write; standard output is not supported here")
         for read_what, read in reads:
             if _same_path(path, read) or _inside(path, read):
                 raise CliError(f"{path}: {what} would overwrite {read_what}; outputs must differ from every input")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -788,6 +790,18 @@ def _name_target(exc: BaseException, target: Path, tmp: str) -> None:
         exc.filename = str(target)
 
 
+def _check_replaceable(target: Path) -> None:
+    """Refuse a target that exists and is not a regular file: the rename would replace a device
+    (``/dev/null``, run as root), a pipe or a socket (or the link to one) with a plain file."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return  # missing (or a dangling link): a new file
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket); outputs are written to a "
+                      "temp file renamed over the target: give a file name", str(target))
+
+
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail now, not after the work, if ``path`` cannot be written through a temp file beside it.
 
@@ -805,6 +819,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise FileNotFoundError(2, "No such directory", str(target.parent))
     if target.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(target))
+    _check_replaceable(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", dir=target.parent)
     except OSError as exc:
@@ -857,6 +872,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise FileNotFoundError(2, "No such directory", str(target.parent))
     if target.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(target))
+    _check_replaceable(target)
     remove_stale_temps(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-",

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -297,6 +298,32 @@ def test_clusters_in_a_missing_directory_fails_before_writing_the_output(corpus:
     missing = corpus.parent / "no-such-dir" / "c.csv"
     one_line_error(run("dedup", corpus, "-o", out, "--clusters", missing), "no-such-dir")
     assert not out.exists()
+
+
+def test_clusters_naming_a_fifo_is_refused_and_the_fifo_kept(corpus: Path) -> None:
+    # The rename of the temp file would replace the pipe (or, run as root, /dev/null) with a plain file
+    fifo = corpus.with_name("clusters.csv")
+    os.mkfifo(fifo)
+    out = corpus.with_name("o.jsonl")
+    one_line_error(run("dedup", corpus, "-o", out, "--clusters", fifo), fifo, "not a regular file")
+    assert fifo.is_fifo() and not out.exists()
+
+
+def test_character_device_output_is_refused(corpus: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a device node (and only root could replace one)")
+    device = corpus.with_name("null.npz")
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    one_line_error(run("fit", corpus, "-o", device), device, "not a regular file")
+    assert device.is_char_device()
+
+
+@pytest.mark.parametrize("command", ["clusters", "fit", "index"])
+def test_dash_as_an_output_is_refused_not_written_as_a_file(corpus: Path, command: str) -> None:
+    args = {"clusters": ["dedup", corpus, "-o", "o.jsonl", "--clusters", "-"], "fit": ["fit", corpus, "-o", "-"],
+            "index": ["index", "build", corpus, "-o", "-"]}[command]
+    one_line_error(run(*args, cwd=corpus.parent), "standard output is not supported")
+    assert not (corpus.parent / "-").exists() and not (corpus.parent / "o.jsonl").exists()
 
 
 def test_unsupported_warc_output_is_refused_before_reading(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from simdup.io import (
     atomic_directory,
     atomic_output,
     atomic_write_bytes,
+    check_writable,
     open_corpus,
     remove_stale_temps,
 )
@@ -276,3 +277,15 @@ def test_lines_corpus_write_error_is_not_reported_as_input_damage(tmp_path: Path
         corpus.write_kept([True] * n, tmp_path / "out.txt.gz")
     assert not isinstance(info.value, CorpusError) and info.value.filename == str(tmp_path / "out.txt.gz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt.gz"]
+
+
+def test_atomic_output_refuses_to_replace_a_fifo(tmp_path: Path) -> None:
+    # The rename would replace the pipe (a device, run as root) with a plain file
+    fifo = tmp_path / "out.bin"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file") as info:
+        atomic_write_bytes(fifo, b"data")
+    assert info.value.filename == str(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        check_writable(fifo)
+    assert fifo.is_fifo() and os.listdir(tmp_path) == ["out.bin"]
