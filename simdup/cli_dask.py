@@ -133,8 +133,9 @@ class _connect:
             except (OSError, ValueError) as exc:
                 raise CliError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
             return self.client
+        # CRITICAL: a failed task (a corrupt input) is the one-line error the CLI prints, not a worker's traceback
         self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                    processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                                    processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
         try:
             self.client = Client(self.cluster)
         except BaseException:

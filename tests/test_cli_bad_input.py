@@ -730,3 +730,14 @@ def test_invalid_utf8_in_text_lines_passes_through_unchanged(tmp_path: Path) -> 
     path.write_bytes(b"caf\xe9 au lait is here\nsomething else entirely \xff\xfe\n")
     result = run("dedup", path, "-o", tmp_path / "o.txt")
     assert result.returncode == 0 and (tmp_path / "o.txt").read_bytes() == path.read_bytes()
+
+
+def test_dask_local_cluster_error_is_one_line_without_worker_traceback(tmp_path: Path) -> None:
+    # The local cluster's workers log to this process's stderr: a failed read logged "Compute Failed ... Traceback"
+    pytest.importorskip("distributed")
+    data = gzip.compress("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts(40))).encode())
+    path = tmp_path / "c.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "o.jsonl.gz"
+    one_line_error(run("dedup", path, "--dask", "--workers", "1", "-o", out, "-q"), path, "truncated or corrupt")
+    assert not out.exists() and no_temp_files(tmp_path)
