@@ -258,6 +258,22 @@ def read_jsonl(
         yield doc_id, text  # type: ignore[misc]
 
 
+def _unicode_id(doc_id: str) -> str:
+    """``doc_id`` with lone surrogates (a JSON ``"\\ud800"``, an undecodable file name) as U+FFFD.
+
+    Such a string cannot be encoded as UTF-8: printed, hashed into an index
+    id or written to a names file, it would stop the run with an error naming
+    no file.
+    """
+    if doc_id.isascii():
+        return doc_id
+    try:
+        doc_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return doc_id.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return doc_id
+
+
 class Corpus:
     """A corpus file (or directory) read as ``(id, document)`` records.
 
@@ -364,7 +380,7 @@ class JsonlCorpus(Corpus):
                 continue
             doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
             lines.append(lineno)
-            yield str(doc_id), text
+            yield _unicode_id(str(doc_id)), text
         self._lines = lines
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
@@ -416,7 +432,7 @@ class DirectoryCorpus(Corpus):
     def records(self) -> Iterator[Record]:
         for file in self.files:
             try:
-                yield str(file.relative_to(self.path)), file.read_bytes()
+                yield _unicode_id(str(file.relative_to(self.path))), file.read_bytes()
             except OSError as exc:
                 raise CorpusError(f"{file}: cannot read ({exc.strerror or exc})") from None
 

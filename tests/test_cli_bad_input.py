@@ -741,3 +741,29 @@ def test_dask_local_cluster_error_is_one_line_without_worker_traceback(tmp_path:
     out = tmp_path / "o.jsonl.gz"
     one_line_error(run("dedup", path, "--dask", "--workers", "1", "-o", out, "-q"), path, "truncated or corrupt")
     assert not out.exists() and no_temp_files(tmp_path)
+
+
+def test_id_with_a_lone_surrogate_is_indexed_and_printed(tmp_path: Path) -> None:
+    # json.loads gives "\ud800" as a lone surrogate: not encodable as UTF-8 for the index id, names file or stdout
+    docs = texts(3)
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"id": f"\ud800{i}", "text": t}) + "\n" for i, t in enumerate(docs)))
+    index = tmp_path / "c.idx"
+    built = run("index", "build", path, "-o", index)
+    assert built.returncode == 0, built.stderr
+    query = run("index", "query", index, path)
+    assert query.returncode == 0 and query.stdout.count("\ufffd") >= 6, query.stderr
+    hashed = run("hash", path)
+    assert hashed.returncode == 0 and len(hashed.stdout.splitlines()) == 3, hashed.stderr
+
+
+def test_directory_with_an_undecodable_file_name_is_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name, text in ((b"caf\xe9.txt", texts(1)[0]), (b"ok.txt", texts(2)[1])):
+        (folder / os.fsdecode(name)).write_text(text)
+    index = tmp_path / "p.idx"
+    built = run("index", "build", folder, "-o", index)
+    assert built.returncode == 0, built.stderr
+    query = run("index", "query", index, folder)
+    assert query.returncode == 0 and len(query.stdout.splitlines()) == 2, query.stderr
