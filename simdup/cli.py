@@ -17,6 +17,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -575,6 +576,28 @@ def _add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.nd
     meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})
 
 
+@contextmanager
+def _index_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the index's directory while an index and its names are read and written.
+
+    Two `simdup index add` (or build) runs on one index would otherwise each
+    load the old state and save their own: one run's documents lost, or one
+    run's names saved beside the other's index (an index that no longer
+    loads). Queries need no lock (saves are atomic renames, names first).
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _index_writes(path: Path) -> list[tuple[str, Path]]:
     return [("the index", path), ("the index's names file", _names_path(path))]
 
@@ -589,7 +612,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
                   "input_type": args.input_type, "html_content": args.html_content}
     _add_documents(index, meta, names, fps)
-    _save_index(index, meta, path)
+    with _index_lock(path):
+        _save_index(index, meta, path)
     print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
     return 0
 
@@ -597,12 +621,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 def cmd_index_add(args: argparse.Namespace) -> int:
     path = Path(args.index)
     check_paths(_corpus_reads(args.corpus), _index_writes(path))
-    index, meta = _load_index(path)
-    check_writable(path)
-    check_writable(_names_path(path))
-    names, fps = _with_tokens(*_index_documents(args, _index_hasher(args, meta, path)))
-    _add_documents(index, meta, names, fps)
-    _save_index(index, meta, path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    with _index_lock(path):  # from the load to the save: another add would be lost, or break the names
+        index, meta = _load_index(path)
+        check_writable(path)
+        check_writable(_names_path(path))
+        names, fps = _with_tokens(*_index_documents(args, _index_hasher(args, meta, path)))
+        _add_documents(index, meta, names, fps)
+        _save_index(index, meta, path)
     print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
     return 0
 

@@ -767,3 +767,26 @@ def test_directory_with_an_undecodable_file_name_is_indexed(tmp_path: Path) -> N
     assert built.returncode == 0, built.stderr
     query = run("index", "query", index, folder)
     assert query.returncode == 0 and len(query.stdout.splitlines()) == 2, query.stderr
+
+
+def test_index_add_waits_for_another_writer_of_the_index(tmp_path: Path) -> None:
+    # Two adds at once each loaded the old index and saved their own: one run's documents were lost (both exit 0)
+    fcntl = pytest.importorskip("fcntl")
+    docs = texts(40)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("".join(json.dumps({"id": f"a{i}", "text": t}) + "\n" for i, t in enumerate(docs[:20])))
+    second.write_text("".join(json.dumps({"id": f"b{i}", "text": t}) + "\n" for i, t in enumerate(docs[20:])))
+    index = tmp_path / "c.idx"
+    assert run("index", "build", first, "-o", index).returncode == 0
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another writer holds the index
+        add = subprocess.Popen([simdup_cmd(), "index", "add", str(index), str(second)], stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True)
+        time.sleep(1.5)
+        assert add.poll() is None, "index add did not wait for the other writer"
+    finally:
+        os.close(fd)
+    assert add.wait(timeout=60) == 0, add.stderr.read()
+    info = run("index", "info", index)
+    assert json.loads(info.stdout)["documents"] == 40, info.stderr
