@@ -78,6 +78,13 @@ def _warn(message: str) -> None:
 # -- paths: what a command reads and writes ---------------------------------------------
 
 
+def _resolve(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # a symbolic link loop: RuntimeError before Python 3.13, then OSError
+        raise CliError(f"{path}: cannot resolve the path (a loop of symbolic links?)") from None
+
+
 def _same_path(a: Path, b: Path) -> bool:
     """True if ``a`` and ``b`` are one file: the same inode (hard links too), else the same resolved path."""
     try:
@@ -85,11 +92,11 @@ def _same_path(a: Path, b: Path) -> bool:
             return os.path.samefile(a, b)
     except OSError:
         pass
-    return a.resolve() == b.resolve()
+    return _resolve(a) == _resolve(b)
 
 
 def _inside(path: Path, directory: Path) -> bool:
-    return directory.is_dir() and path.resolve().is_relative_to(directory.resolve())
+    return directory.is_dir() and _resolve(path).is_relative_to(_resolve(directory))
 
 
 def check_paths(reads: Sequence[tuple[str, Path]], writes: Sequence[tuple[str, Path]]) -> None:

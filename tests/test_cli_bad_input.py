@@ -790,3 +790,13 @@ def test_index_add_waits_for_another_writer_of_the_index(tmp_path: Path) -> None
     assert add.wait(timeout=60) == 0, add.stderr.read()
     info = run("index", "info", index)
     assert json.loads(info.stdout)["documents"] == 40, info.stderr
+
+
+@pytest.mark.parametrize("command", ["dedup", "fit", "index"])
+def test_output_in_a_symlink_loop_is_a_one_line_error(corpus: Path, command: str) -> None:
+    loop = corpus.with_name("loop.jsonl")
+    loop.symlink_to(loop.name)  # resolving it raised RuntimeError: a traceback
+    args = {"dedup": ["dedup", corpus, "-o", loop], "fit": ["fit", corpus, "-o", loop],
+            "index": ["index", "build", corpus, "-o", loop]}[command]
+    one_line_error(run(*args), loop)
+    assert loop.is_symlink() and no_temp_files(corpus.parent)
