@@ -354,6 +354,8 @@ class JsonlCorpus(Corpus):
         self.warnings = []
         for lineno, raw in enumerate(self._raw_lines(count=True), 1):
             line = raw.decode("utf-8", "replace")
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors) is not JSON
             if not line.strip():
                 continue
             try:

@@ -289,3 +289,15 @@ def test_atomic_output_refuses_to_replace_a_fifo(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="not a regular file"):
         check_writable(fifo)
     assert fifo.is_fifo() and os.listdir(tmp_path) == ["out.bin"]
+
+
+def test_jsonl_starting_with_a_byte_order_mark_reads_its_first_record(tmp_path: Path) -> None:
+    # json.loads refuses the BOM: the first record was an error, or with skip_bad silently dropped
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + JSONL)
+    corpus = open_corpus(path, skip_bad=True)
+    records = list(corpus.records())
+    assert records[0] == ("d0", "text of document 0 " * 20) and len(records) == 2000 and corpus.skipped == 0
+    out = tmp_path / "o.jsonl"
+    corpus.write_kept([True] * 2000, out)
+    assert out.read_bytes() == path.read_bytes()
