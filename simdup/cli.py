@@ -250,13 +250,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     output = Path(args.output)
     check_paths(_corpus_reads(args.corpus), [("-o", output)])
     check_writable(output)
-    formats = set()
-    texts = []
-    for path in args.corpus:
-        corpus = open_corpus(path, args.text_field, args.id_field)
-        formats.add(corpus.format)
-        texts += [doc for _, doc in _progress(corpus.records(), args, desc="reading")]
+    corpora = [open_corpus(path, args.text_field, args.id_field) for path in args.corpus]
+    formats = {corpus.format for corpus in corpora}
     hasher = SimHasher(ngram_range=(1, args.ngram), tokenizer=args.tokenizer, min_df=args.min_df)
+    if "warc" in formats:
+        _with_input(SimHasher(), args, "warc")  # refuses --input-type text before anything is read
+    texts = []
+    for corpus in corpora:
+        texts += [doc for _, doc in _progress(corpus.records(), args, desc="reading")]
     saved_input = args.input_type or hasher.input
     # WARC pages are (page, content_type) pairs: HTML to fit on; other documents are auto-detected then.
     _with_input(hasher, args, "warc" if formats == {"warc"} else None)

@@ -543,6 +543,14 @@ def test_fit_on_a_warc_works_and_text_input_is_refused(tmp_path: Path) -> None:
     one_line_error(run("index", "build", "--input-type", "text", path, "-o", tmp_path / "i.idx"), "WARC")
 
 
+def test_fit_on_a_warc_and_a_jsonl_with_text_input_is_refused(tmp_path: Path, corpus: Path) -> None:
+    # Only a WARC alone was checked: with another corpus its (page, content_type) pairs reached a text hasher
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(b"".join(_warc_records()))
+    one_line_error(run("fit", "--input-type", "text", path, corpus, "-o", tmp_path / "m.npz"), "--input-type text")
+    assert not (tmp_path / "m.npz").exists()
+
+
 # -- 8. hash and compare read compressed and container files through the corpus readers ----------
 
 
