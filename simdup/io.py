@@ -367,6 +367,9 @@ class JsonlCorpus(Corpus):
                 # The C scanner recurses once per nesting level.
                 self._bad(lineno, "JSON nested too deeply")
                 continue
+            except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits())
+                self._bad(lineno, f"not valid JSON (a number too long: {str(exc).split(':')[0]})")
+                continue
             if not isinstance(record, dict):
                 self._bad(lineno, "expected a JSON object")
                 continue

@@ -808,3 +808,16 @@ def test_output_in_a_symlink_loop_is_a_one_line_error(corpus: Path, command: str
             "index": ["index", "build", corpus, "-o", loop]}[command]
     one_line_error(run(*args), loop)
     assert loop.is_symlink() and no_temp_files(corpus.parent)
+
+
+def test_jsonl_number_too_long_to_convert_is_a_bad_record(corpus: Path) -> None:
+    # json.loads raises a plain ValueError (not JSONDecodeError) past Python's int digit limit:
+    # the error named no file or line, and --skip-bad did not skip it
+    lines = corpus.read_text().splitlines(keepends=True)
+    lines.insert(3, '{"id": ' + "1" * 5000 + ', "text": "a document"}\n')
+    corpus.write_text("".join(lines))
+    out = corpus.with_name("o.jsonl")
+    one_line_error(run("dedup", corpus, "-o", out), f"{corpus}:4:", "number too long")
+    skipped = run("dedup", corpus, "-o", out, "--skip-bad", "--json")
+    assert skipped.returncode == 0, skipped.stderr
+    assert json.loads(skipped.stdout)["skipped_bad_records"] == 1
