@@ -752,8 +752,23 @@ def format_of(path: str | os.PathLike[str]) -> str:
 TEMP_MARK = ".simdup-tmp-"
 
 
+_NAME_MAX = 255
+"""Bytes in a file name on the common file systems (ext4, XFS, btrfs, APFS, NTFS in characters)."""
+
+
+def _temp_suffix(target: Path) -> str:
+    """The target's last suffixes, kept on its temp name for writers that choose a compression by suffix."""
+    return "".join(target.suffixes[-2:])
+
+
 def _temp_prefix(target: Path) -> str:
-    return f".{target.name}{TEMP_MARK}"
+    # The target's name, shortened if need be so that the whole temp name (prefix, pid, "-", 8 random
+    # characters, suffix) fits in a file name: a valid long output name must not be refused.
+    room = _NAME_MAX - len(os.fsencode(f".{TEMP_MARK}{_temp_suffix(target)}")) - 20
+    name = target.name
+    while name and len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}{TEMP_MARK}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -897,7 +912,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     remove_stale_temps(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-",
-                                   suffix="".join(target.suffixes[-2:]), dir=target.parent)
+                                   suffix=_temp_suffix(target), dir=target.parent)
     except OSError as exc:
         exc.filename = str(target)
         raise

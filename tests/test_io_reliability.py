@@ -301,3 +301,20 @@ def test_jsonl_starting_with_a_byte_order_mark_reads_its_first_record(tmp_path: 
     out = tmp_path / "o.jsonl"
     corpus.write_kept([True] * 2000, out)
     assert out.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("char", ["a", "\u00e9"])
+def test_a_long_valid_output_name_is_written_and_its_stale_temps_removed(tmp_path: Path, char: str) -> None:
+    # The temp name (".NAME.simdup-tmp-PID-XXXXXXXX.SUFFIX") passed the file system's 255-byte limit:
+    # a valid output name of 200-255 bytes was refused with "File name too long"
+    target = tmp_path / (char * (240 // len(char.encode())) + ".jsonl.gz")
+    assert len(os.fsencode(target.name)) <= 255
+    check_writable(target)
+    with atomic_output(target) as tmp:
+        assert len(os.fsencode(tmp.name)) <= 255 and tmp.name.endswith(".jsonl.gz")
+        with gzip.open(tmp, "wb") as f:
+            f.write(b"x\n")
+        dead_tmp = tmp.with_name(tmp.name.replace(f"{TEMP_MARK}{os.getpid()}-", f"{TEMP_MARK}{_dead_pid()}-"))
+    dead_tmp.write_bytes(b"partial")  # as a killed writer of the same target would leave it
+    assert remove_stale_temps(target) == [dead_tmp]
+    assert gzip.decompress(target.read_bytes()) == b"x\n" and os.listdir(tmp_path) == [target.name]
