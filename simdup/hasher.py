@@ -597,7 +597,7 @@ _default_cache: list[SimHasher] = []
 
 
 def _documents(docs: object) -> Iterator[object]:
-    if isinstance(docs, (str, bytes, bytearray)):
+    if isinstance(docs, (str, bytes, bytearray, memoryview)):
         raise TypeError(
             "expected an iterable of documents, got a single document; "
             "use fingerprint(doc) or wrap it in a list"

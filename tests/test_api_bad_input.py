@@ -128,6 +128,14 @@ def test_dedup_of_one_document_is_a_type_error(docs):
         dedup(docs)
 
 
+@pytest.mark.parametrize("method", ["transform", "fit"])
+def test_transform_and_fit_of_one_memoryview_is_a_single_document_type_error(method):
+    # A lone memoryview was iterated as ints: "a document must be str or bytes, got int"
+    hasher = SimHasher.default() if method == "transform" else SimHasher()
+    with pytest.raises(TypeError, match="single document"):
+        getattr(hasher, method)(memoryview(b"hello hello"))
+
+
 def test_dedup_of_a_non_iterable_is_a_type_error():
     with pytest.raises(TypeError):
         dedup(42)  # type: ignore[arg-type]
