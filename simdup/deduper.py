@@ -195,7 +195,10 @@ class Deduper:
                 key = self._key(doc_id)
             except (TypeError, ValueError):
                 raise KeyError(doc_id) from None
-            self.index.remove(key)
+            try:
+                self.index.remove(key)
+            except KeyError:
+                raise KeyError(doc_id) from None  # the caller's id, not its hash
             self._names.pop(key, None)
 
     def __contains__(self, doc_id: object) -> bool:

@@ -423,3 +423,11 @@ def test_model_json_params_of_wrong_shape_named(tmp_path):
     _save_model(path, params=np.array(json.dumps(["not", "an", "object"])))
     with pytest.raises(ValueError, match="m.npz"):
         SimHasher.load(path)
+
+
+def test_deduper_remove_of_an_unknown_id_names_that_id():
+    # The KeyError carried the id's XXH64 (an unrelated-looking integer), not the URL
+    d = Deduper(SimHasher.default())
+    with pytest.raises(KeyError) as info:
+        d.remove("https://example.com/never-added")
+    assert info.value.args == ("https://example.com/never-added",)
