@@ -247,6 +247,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    if args.model:
+        # Taken (a shared option) but never read: `fit --model m.npz -o m.npz` replaced the file it named
+        args.parser.error("--model: fit learns a new model from CORPUS and reads none (leave --model out)")
     output = Path(args.output)
     check_paths(_corpus_reads(args.corpus), [("-o", output)])
     check_writable(output)
@@ -764,7 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ngram", type=int, default=1, help="use word n-grams up to this length (default 1)")
     p.add_argument("--tokenizer", default="auto", choices=["auto", "words", "chinese"])
     p.add_argument("--min-df", type=int, default=1, help="drop tokens in fewer documents (default 1)")
-    p.set_defaults(run=cmd_fit)
+    p.set_defaults(run=cmd_fit, parser=p)
     return parser
 
 

@@ -821,3 +821,13 @@ def test_jsonl_number_too_long_to_convert_is_a_bad_record(corpus: Path) -> None:
     skipped = run("dedup", corpus, "-o", out, "--skip-bad", "--json")
     assert skipped.returncode == 0, skipped.stderr
     assert json.loads(skipped.stdout)["skipped_bad_records"] == 1
+
+
+def test_fit_refuses_model_which_it_would_ignore(corpus: Path) -> None:
+    # fit took --model and ignored it: `fit c.jsonl -o m.npz --model m.npz` replaced the model it was given
+    model = corpus.with_name("m.npz")
+    SimHasher().fit(texts(10)).save(model)
+    before = model.read_bytes()
+    result = run("fit", corpus, "-o", model, "--model", model)
+    assert result.returncode == 2 and "--model" in result.stderr.splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr and model.read_bytes() == before
