@@ -838,6 +838,17 @@ def _check_replaceable(target: Path) -> None:
                       "temp file renamed over the target: give a file name", str(target))
 
 
+def _output_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` as an output: its directory exists, and it is not a directory or a special file."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(target.parent))
+    if target.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(target))
+    _check_replaceable(target)
+    return target
+
+
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail now, not after the work, if ``path`` cannot be written through a temp file beside it.
 
@@ -850,12 +861,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         Naming ``path`` (or its directory): missing directory, not a
         directory, ``path`` is a directory, no permission, read-only.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(2, "No such directory", str(target.parent))
-    if target.is_dir():
-        raise IsADirectoryError(21, "Is a directory", str(target))
-    _check_replaceable(target)
+    target = _output_target(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", dir=target.parent)
     except OSError as exc:
@@ -903,12 +909,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     ``OSError`` without a file name (ENOSPC on write) or about the temp file
     is re-labelled with ``path``.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(2, "No such directory", str(target.parent))
-    if target.is_dir():
-        raise IsADirectoryError(21, "Is a directory", str(target))
-    _check_replaceable(target)
+    target = _output_target(path)
     remove_stale_temps(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-",
