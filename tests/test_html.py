@@ -317,6 +317,31 @@ def test_the_block_the_description_summarises_is_in_the_article() -> None:
     assert article(blog_page(post, blurb)) == article(blog_page(post))
 
 
+
+def picture_post(title: str, caption: str) -> str:
+    """A blog's picture post: the blog's name and "about me" blurb, then a linked title and a caption."""
+    return (f"<html><head><title>{title} - I Geek for Creativity</title></head><body>"
+            "<h1><a href='/'>I Geek for Creativity</a></h1>"
+            "<p>I live. I learn. I teach. And, 140 characters on Twitter is limiting. Here I share and celebrate "
+            "my creativity and the creativity of others.</p><h2>Archive</h2><ul>"
+            + links("July (39)", "June (1)", "April (7)", "March (29)", "February (40)")
+            + f"</ul><div class=post><h2><a href='/p'>{title}</a></h2><img src=a.jpg>"
+            f"<p><a href='/v'>via example.com</a></p><p>{caption}</p></div></body></html>")
+
+
+def test_a_short_post_is_found_under_its_title_not_in_the_site_blurb() -> None:
+    pages = [picture_post("23 Super Creative Repurposed Items", "Repurpose with a purpose."),
+             picture_post("The Human Bowling Ball", "This plays with your right brain.")]
+    first, second = map(extract_text, pages)
+    # The blurb is the densest text of both pages: they used to be reduced to it, and merged.
+    assert first.startswith("23 Super Creative Repurposed Items"), first
+    assert second.startswith("The Human Bowling Ball"), second
+    assert "140 characters" not in first + second
+    assert simdup.dedup(pages).keep.all()
+    # A title naming only the site (no heading of 3+ tokens it repeats beyond the site's name) changes nothing.
+    page = picture_post("x", "A caption.").replace("<title>x - ", "<title>")
+    assert "140 characters" in extract_text(page)
+
 # -- awkward pages: a documented result, never an exception or a hang ---------------------------------
 
 @pytest.mark.parametrize("doc", [
