@@ -435,8 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rng = random.Random(args.seed)
     if not args.no_labelled:
-        extra = {"Dragnet train (English, 966 pages, a development set)": args.dragnet_train} \
-            if args.dragnet_train else None
+        extra = {"Dragnet train (English, 966 pages, a development set)": args.dragnet_train.resolve()} \
+            if args.dragnet_train else None  # absolute: the labelled sets are read relative to the shared data
         compare_on_labelled(args.limit, extra)
     pages = load_pages(args.limit)
     if not args.no_compare:

@@ -321,7 +321,7 @@ def test_the_block_the_description_summarises_is_in_the_article() -> None:
 def picture_post(title: str, caption: str) -> str:
     """A blog's picture post: the blog's name and "about me" blurb, then a linked title and a caption."""
     return (f"<html><head><title>{title} - I Geek for Creativity</title></head><body>"
-            "<h1><a href='/'>I Geek for Creativity</a></h1>"
+            "<div class=logo><a href='/'>I Geek for Creativity</a></div>"
             "<p>I live. I learn. I teach. And, 140 characters on Twitter is limiting. Here I share and celebrate "
             "my creativity and the creativity of others.</p><h2>Archive</h2><ul>"
             + links("July (39)", "June (1)", "April (7)", "March (29)", "February (40)")
@@ -338,7 +338,7 @@ def test_a_short_post_is_found_under_its_title_not_in_the_site_blurb() -> None:
     assert second.startswith("The Human Bowling Ball"), second
     assert "140 characters" not in first + second
     assert simdup.dedup(pages).keep.all()
-    # A title naming only the site (no heading of 3+ tokens it repeats beyond the site's name) changes nothing.
+    # A title naming no heading of the page (3+ tokens) changes nothing.
     page = picture_post("x", "A caption.").replace("<title>x - ", "<title>")
     assert "140 characters" in extract_text(page)
 
