@@ -13,7 +13,8 @@ __version__ = "0.1.0"
 
 from .dedup import DedupResult, Pairs, dedup, find_duplicates
 from .deduper import Deduper
-from .distance import as_fingerprints, hamming, similarity
+from ._validation import as_fingerprints
+from .distance import hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
 from .index import IndexPlan, SimHashIndex
 from .index_plan import plan_index

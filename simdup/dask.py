@@ -60,15 +60,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('simdup.dask needs Dask: pip install "simdup[dask]"') from exc
 
 from . import _core
+from ._validation import check_k
 from .dask_components import components
 from .dedup import (
     DEFAULT_K,
     DEFAULT_SHINGLE_SIZE,
     DEFAULT_VERIFY,
+    MAX_K,
     DedupResult,
     Pairs,
     ShingleSize,
-    check_k,
     check_shingle_size,
     check_verify,
     cluster_winners,
@@ -268,7 +269,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
            content_type_column: str | None, hasher: SimHasher | None, keep: str, verify: float | None,
            shingle_size: ShingleSize, npartitions: int | None, max_local_links: int,
            progress: PhaseCallback | None) -> DaskDedupResult:
-    k = check_k(k)
+    k = check_k(k, MAX_K)
     check_verify(verify)
     check_shingle_size(shingle_size)
     if keep not in ("first", "longest"):

@@ -32,25 +32,13 @@ import numpy.typing as npt
 
 from simdup import _index_file
 from simdup._core import SPEC_VERSION, HammingIndex
-from simdup.distance import as_fingerprints, check_int
+from simdup._validation import as_fingerprint_vector, check_int, check_k
 from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
 
-__all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
-           "plan_index"]
+__all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "plan_index"]
 
 FINGERPRINT_SPEC_VERSION = SPEC_VERSION
 """The fingerprint spec this simdup computes (:data:`simdup.SPEC_VERSION`), recorded in saved indexes."""
-
-_U64_MAX = (1 << 64) - 1
-
-
-def as_uint64_array(values: Any, what: str = "fingerprints") -> npt.NDArray[np.uint64]:
-    """A C-contiguous 1-D uint64 array of ``values``; see :func:`simdup.as_fingerprints`."""
-    a = as_fingerprints(values, what)
-    if a.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
-    return np.ascontiguousarray(a)
-
 
 def _has_tokens(n_tokens: Any, n: int) -> npt.NDArray[np.bool_] | None:
     """Mask of the items with tokens, or None when all have (or no counts were given)."""
@@ -118,7 +106,7 @@ class SimHashIndex(HammingIndex):
     def __init__(self, k: int = 3, *, expected_n: int = 1_000_000,
                  memory_budget: int | None = None,
                  design: IndexPlan | Any | None = None) -> None:
-        k = check_int(k, "k", 0, MAX_K)  # numpy integers welcome, bools not
+        k = check_k(k, MAX_K)  # numpy integers welcome, bools not
         expected_n = check_int(expected_n, "expected_n", 0)
         if design is None:
             plan = plan_index(k, expected_n, memory_budget)
@@ -161,8 +149,8 @@ class SimHashIndex(HammingIndex):
             Values outside uint64, lengths differ, or an id repeated or
             already stored (nothing is added then).
         """
-        fps = as_uint64_array(fingerprints, "fingerprints")
-        keys = as_uint64_array(ids, "ids")
+        fps = as_fingerprint_vector(fingerprints, "fingerprints")
+        keys = as_fingerprint_vector(ids, "ids")
         if fps.shape != keys.shape:
             raise ValueError(f"{fps.shape[0]} fingerprints but {keys.shape[0]} ids")
         has = _has_tokens(n_tokens, fps.shape[0])
@@ -195,9 +183,9 @@ class SimHashIndex(HammingIndex):
         Raises
         ------
         TypeError, ValueError
-            As :func:`as_uint64_array`, or ``n_threads < 1``.
+            As :func:`simdup.as_fingerprints`, or ``n_threads < 1``.
         """
-        fps = as_uint64_array(fingerprints, "fingerprints")
+        fps = as_fingerprint_vector(fingerprints, "fingerprints")
         n_threads = check_int(n_threads, "n_threads", 1)
         has = _has_tokens(n_tokens, fps.shape[0])
         if has is not None:
