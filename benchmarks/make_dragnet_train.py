@@ -33,7 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simdup.charset import decode_html
+from simdup.text.charset import decode_html
 
 PROJECT = Path(__file__).resolve().parents[1]
 TEST_SPLIT = PROJECT.parent / "shared" / "data" / "dragnet_test.jsonl.gz"

@@ -18,7 +18,7 @@ from .distance import hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
 from .index import IndexPlan, SimHashIndex
 from .index_plan import plan_index
-from .tokenize import Document
+from .text.tokenize import Document
 
 __all__ = [
     "SPEC_VERSION",

@@ -5,9 +5,9 @@ Fingerprint spec, version 2
 0. **HTML** (``input="auto"``, the default, on a document that starts like
    HTML; or ``input="html"``). Bytes are decoded with the charset of a BOM,
    the HTTP ``Content-Type`` given with the page, the ``<meta>`` tag, or
-   detection (:mod:`simdup.charset`); the page's main content
+   detection (:mod:`simdup.text.charset`); the page's main content
    (``html_content="main"``) or all its visible text (``"all"``) is extracted
-   (:mod:`simdup.html`), and that text goes on to step 1. The extracted text
+   (:mod:`simdup.text.html`), and that text goes on to step 1. The extracted text
    depends on the extraction library's version as well as on this spec: pin
    it where fingerprints must stay comparable over time.
 1. **Text.** ``bytes`` are decoded as UTF-8 (invalid bytes per
@@ -81,9 +81,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .html import check_input
+from .text.html import check_input
 from .io import atomic_write_bytes
-from .tokenize import (
+from .text.tokenize import (
     Preparer,
     TokenizerSpec,
     WebDocument,
@@ -162,11 +162,11 @@ class SimHasher:
         same handler applies to the page's own charset.
     input : {"text", "html", "auto"}, default="auto"
         What the documents are. "text": plain text. "html": HTML pages,
-        fingerprinted on their extracted main content (:mod:`simdup.html`);
+        fingerprinted on their extracted main content (:mod:`simdup.text.html`);
         a document may then also be a ``(page,
         content_type)`` pair carrying the HTTP ``Content-Type`` header, whose
         charset decodes the bytes. "auto": HTML for documents that start with
-        an HTML tag or doctype (:func:`simdup.html.looks_like_html`), text
+        an HTML tag or doctype (:func:`simdup.text.html.looks_like_html`), text
         otherwise.
     html_content : {"main", "all"}, default="main"
         For HTML: fingerprint the main content (drops navigation, headers,

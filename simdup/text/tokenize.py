@@ -3,7 +3,7 @@
 The core folds and splits text itself (spec v2: compatibility and case fold,
 words, character bigrams in scripts written without spaces). What this module
 decides is the text it sees and how the core reads it: bytes are decoded,
-HTML pages are reduced to their text (:mod:`simdup.html`), and with
+HTML pages are reduced to their text (:mod:`simdup.text.html`), and with
 ``tokenizer="chinese"`` the text is first segmented into words (jieba or
 rjieba) whose boundaries become spaces. A user tokenizer's tokens are joined
 with NUL bytes and hashed as tokens (folded, not split).
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Union
 
-from . import _core
+from .. import _core
 from .html import check_input, html_to_text, looks_like_html
 
 Document = Union[str, bytes]
@@ -116,8 +116,8 @@ class Preparer:
         Error handler for decoding bytes (as UTF-8, or an HTML page's charset).
     input : {"text", "html", "auto"}
         "html": documents are HTML pages, reduced to text by
-        :func:`simdup.html.html_to_text`; "auto": only documents that
-        :func:`simdup.html.looks_like_html` are. With "html" or "auto" a
+        :func:`simdup.text.html.html_to_text`; "auto": only documents that
+        :func:`simdup.text.html.looks_like_html` are. With "html" or "auto" a
         document may also be a ``(page, content_type)`` pair.
     html_content : {"main", "all"}
         Main content or all visible text of an HTML page.
