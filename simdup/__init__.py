@@ -16,8 +16,7 @@ from .deduper import Deduper
 from ._validation import as_fingerprints
 from .distance import hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
-from .index import IndexPlan, SimHashIndex
-from .index_plan import plan_index
+from .index import IndexPlan, SimHashIndex, plan_index
 from .text.tokenize import Document
 
 __all__ = [

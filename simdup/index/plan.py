@@ -53,7 +53,7 @@ MAX_TABLES = 256
 MAX_DIR_BITS = 26   # mirrors IX_MAX_DIR_BITS in _index.pxi
 BUFFER_BYTES = 2 * 8 * 1024  # the insert buffer (IX_BUFFER_CAP items)
 
-# Cost model, in nanoseconds, fitted roughly on this machine (see benchmarks/README_index.md).
+# Cost model, in nanoseconds, fitted roughly on this machine (see benchmarks/README.md, Hamming index).
 # Only the ratios matter: they rank designs.
 _NS_PROBE = 40.0    # permute, read two directory offsets, start a bucket
 _NS_SCAN = 1.0      # one bucket entry through the scan kernel
