@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .dedup import DedupResult, Pairs, dedup, find_duplicates
+from .batch import DedupResult, Pairs, dedup, find_duplicates
 from .deduper import Deduper
 from ._validation import as_fingerprints
 from .distance import hamming, similarity

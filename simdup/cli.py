@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .dedup import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
+from .batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
 from .distance import hamming
 from ._core import hash_strings
 from .hasher import SimHasher

@@ -25,7 +25,7 @@ from simdup import (
     hamming,
     similarity,
 )
-from simdup.dedup import shingle_sets
+from simdup.batch import shingle_sets
 from simdup.index import _file as _index_file
 from simdup.index.plan import candidate_plans
 
