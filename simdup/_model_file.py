@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .io import atomic_write_bytes
+from ._atomic import atomic_write_bytes
 from .idf import IdfTable
 
 FORMAT = "simdup.SimHasher"

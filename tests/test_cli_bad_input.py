@@ -29,9 +29,9 @@ from test_io_reliability import disk_full
 
 import simdup
 from simdup import SimHasher
-from simdup import io as simdup_io
+from simdup import corpus as simdup_corpus
+from simdup._atomic import TEMP_MARK
 from simdup.cli import main
-from simdup.io import TEMP_MARK
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "reuters-sample.jsonl.gz"
@@ -366,7 +366,7 @@ def test_enospc_while_writing_names_the_output_and_leaves_nothing(corpus: Path, 
 
 def test_sigterm_while_writing_removes_the_temp_file(corpus: Path, monkeypatch, capsys) -> None:
     """The signal arrives while the output is half written (delivered in process, deterministically)."""
-    real_open = simdup_io.open_binary
+    real_open = simdup_corpus.open_binary
 
     class Killing(io.BytesIO):
         def write(self, data) -> int:
@@ -374,7 +374,7 @@ def test_sigterm_while_writing_removes_the_temp_file(corpus: Path, monkeypatch, 
             time.sleep(1)  # the handler runs here
             return super().write(data)
 
-    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Killing() if "w" in mode else real_open(p, mode))
+    monkeypatch.setattr(simdup_corpus, "open_binary", lambda p, mode="rb": Killing() if "w" in mode else real_open(p, mode))
     out = corpus.with_name("o.jsonl")
     assert main(["dedup", str(corpus), "-o", str(out), "-q"]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "simdup: terminated\n"
