@@ -420,14 +420,17 @@ class ParquetCorpus(Corpus):
             raise CorpusError(f"{path}: Parquet needs pyarrow: pip install 'simdup[parquet]'") from None
         try:
             self.table = pq.read_table(path)
+            # Decoded here, not at read_table: a damaged schema's field name that is
+            # not UTF-8 raises UnicodeDecodeError (a ValueError) only when read.
+            columns = self.table.column_names
         except (OSError, ValueError, ArithmeticError, TypeError, RecursionError) as exc:  # ArrowInvalid: ValueError
             if isinstance(exc, FileNotFoundError):
                 raise
             raise CorpusError(f"{path}: cannot read Parquet ({exc})") from None
-        if text_field not in self.table.column_names:
-            raise CorpusError(f"{path}: no column {text_field!r} (columns: {', '.join(self.table.column_names)})")
+        if text_field not in columns:
+            raise CorpusError(f"{path}: no column {text_field!r} (columns: {', '.join(columns)})")
         self.text_field = text_field
-        self.id_field = id_field if id_field in self.table.column_names else None
+        self.id_field = id_field if id_field in columns else None
         self._rows: list[int] | None = None  # row number of each record, for write_kept
 
     def records(self) -> Iterator[Record]:
