@@ -38,7 +38,7 @@ from distributed import Client, LocalCluster
 import simdup
 from simdup import _core
 from simdup.dask import SHUFFLE_ROW_COST, dedup
-from simdup.dedup import join_masks
+from simdup.batch import join_masks
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROW_BYTES = {"identical": 16, "join": 28}  # (fp, doc) and (table, key, fp, doc) rows, before serialisation

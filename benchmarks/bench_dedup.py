@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 
 from simdup import SimHasher, dedup
-from simdup.dedup import DEFAULT_K, DEFAULT_VERIFY
+from simdup.batch import DEFAULT_K, DEFAULT_VERIFY
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from simdup import SimHasher
-from simdup.html import extract_text, extractor_version
+from simdup.text.html import extract_text, extractor_version
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATA = SHARED / "web_pages_trafilatura.jsonl.gz"
@@ -383,7 +383,7 @@ def libreoffice_sets(hosts: list[str], language: str, n_pairs: int, limit: int |
 # -- 3. throughput -----------------------------------------------------------------------------------
 
 def throughput(pages: list[str]) -> None:
-    import simdup.html
+    import simdup.text.html
 
     docs = [p.encode("utf-8") for p in pages]
     mb = sum(map(len, docs)) / 1e6
@@ -401,15 +401,15 @@ def throughput(pages: list[str]) -> None:
         return wrapper
 
     # Time each stage inside the same run (html_to_text looks both up in its module).
-    original = simdup.html.decode_html, simdup.html.extract_text
-    simdup.html.decode_html = timed("decode", original[0])
-    simdup.html.extract_text = timed("extract", original[1])
+    original = simdup.text.html.decode_html, simdup.text.html.extract_text
+    simdup.text.html.decode_html = timed("decode", original[0])
+    simdup.text.html.extract_text = timed("extract", original[1])
     try:
         start = time.perf_counter()
         hasher.transform(docs)
         total = time.perf_counter() - start
     finally:
-        simdup.html.decode_html, simdup.html.extract_text = original
+        simdup.text.html.decode_html, simdup.text.html.extract_text = original
     rest = total - spent["decode"] - spent["extract"]
     print(f"\n## 3. Throughput: {len(docs)} pages, {mb:.1f} MB, bytes in, one core")
     print(f"SimHasher.default(), input='html', main content: {total:.2f} s = {len(docs) / total:,.0f} pages/s, "

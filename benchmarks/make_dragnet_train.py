@@ -4,7 +4,7 @@ The shared data holds Dragnet's test split (``../shared/data/dragnet_test.jsonl.
 415 pages), and ``benchmarks/bench_html.py`` splits it into a dev and a test
 half. 207 pages a half are few: a rule can look like a gain of two points on
 one half by noise alone. The training split is 2.3 times larger than the test
-split and no rule of ``simdup/html.py`` was written while looking at it
+split and no rule of ``simdup/text/html.py`` was written while looking at it
 before it was built, so it serves as a larger development set (``bench_html.py
 --dragnet-train PATH``), and both halves of the test split become test sets.
 
@@ -33,7 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simdup.charset import decode_html
+from simdup.text.charset import decode_html
 
 PROJECT = Path(__file__).resolve().parents[1]
 TEST_SPLIT = PROJECT.parent / "shared" / "data" / "dragnet_test.jsonl.gz"

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from simdup import SimHasher, _core
-from simdup.hasher import _quantize, idf_from_df
+from simdup.idf import idf_from_df, quantize
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT.parents[1] / "shared" / "data"
@@ -193,7 +193,7 @@ def weighted(params: dict, weighting: Weighting, freq: Frequencies) -> SimHasher
     if weighting.use_idf:
         assert weighting.rule is not None
         idf, unseen = weighting.rule(idf_from_df(freq.df, freq.n_docs), freq.n_docs)
-        hasher._set_idf(freq.vocabulary, _quantize(idf), int(_quantize(np.array([unseen]))[0]), freq.n_docs)
+        hasher._set_idf(freq.vocabulary, quantize(idf), int(quantize([unseen])[0]), freq.n_docs)
     return hasher
 
 

@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from simdup import SimHasher
-from simdup.io import read_jsonl
+from simdup.corpus import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ("reuters21578.jsonl.gz", "fudan_zh.jsonl.gz")

@@ -1,4 +1,10 @@
-"""simdup: near-duplicate detection with weighted 64-bit SimHash.
+"""simdup: near-duplicate detection with weighted 64-bit SimHash; this module is the public API.
+
+The package follows the data: :mod:`simdup.text` (document to text),
+:mod:`simdup.hasher` (text to fingerprint), :mod:`simdup.index` and
+:mod:`simdup.deduper` (online lookups), :mod:`simdup.batch` and
+:mod:`simdup.dask` (self-join, clusters, kept documents), :mod:`simdup.corpus`
+(corpus files in and out) and :mod:`simdup.cli` (the command line).
 
 >>> import simdup
 >>> a = simdup.simhash("The quick brown fox jumps over the lazy dog")
@@ -11,13 +17,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .dedup import DedupResult, Pairs, dedup, find_duplicates
+from ._validation import as_fingerprints
+from .batch import DedupResult, Pairs, dedup, find_duplicates
 from .deduper import Deduper
-from .distance import as_fingerprints, hamming, similarity
+from .distance import hamming, similarity
 from .hasher import SPEC_VERSION, NotFittedError, SimHasher
-from .index import IndexPlan, SimHashIndex
-from .index_plan import plan_index
-from .tokenize import Document
+from .index import IndexPlan, SimHashIndex, plan_index
+from .text.tokenize import Document
 
 __all__ = [
     "SPEC_VERSION",

@@ -25,14 +25,15 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .dedup import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
+from .batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
 from .distance import hamming
 from ._core import hash_strings
 from .hasher import SimHasher
 from .index import SimHashIndex
-from .io import (
-    WARC_OUTPUT_SUFFIXES, Corpus, CorpusError, ParquetCorpus, _read_errors, _zstandard, atomic_output,
-    atomic_write_bytes, check_writable, format_of, open_binary, open_corpus, open_text, plain_name,
+from ._atomic import atomic_output, atomic_write_bytes, check_writable
+from .corpus import (
+    WARC_OUTPUT_SUFFIXES, Corpus, CorpusError, ParquetCorpus, _read_errors, _zstandard, format_of, open_binary,
+    open_corpus, open_text, plain_name,
 )
 
 

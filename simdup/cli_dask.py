@@ -2,7 +2,7 @@
 
 INPUT is what ``simdup dedup`` reads, or a glob pattern of corpus files
 (shards). Every input file is read by the workers with the same corpus
-readers as the single-machine command (:func:`simdup.io.open_corpus`), as one
+readers as the single-machine command (:func:`simdup.corpus.open_corpus`), as one
 or more partitions (``--split``), and written back by the same writers, one
 output file per input file: the output and the clusters file are the ones
 ``simdup dedup`` writes for the same input. A file is read whole by one task,
@@ -36,7 +36,8 @@ from . import dask as simdup_dask
 from .cli import (
     CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
 )
-from .io import CorpusError, atomic_directory, format_of, open_corpus
+from ._atomic import atomic_directory
+from .corpus import CorpusError, format_of, open_corpus
 
 CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
 

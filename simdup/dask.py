@@ -15,7 +15,7 @@ workers:
 3. **identical fingerprints**: a shuffle on the fingerprint; each group's
    first document stands for it and is linked to the others (a star).
 4. **self-join**, the batch mode of Manku, Jain and Das Sarma as a shuffle:
-   for each permuted table ``t`` of :func:`simdup.dedup.join_masks`, every
+   for each permuted table ``t`` of :func:`simdup.batch.join_masks`, every
    distinct fingerprint is routed by ``(t, fingerprint & mask_t)``, so the
    fingerprints sharing a table's key bits meet in one partition, where the
    core sorts them on the key and compares within runs of equal keys. A pair
@@ -60,15 +60,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('simdup.dask needs Dask: pip install "simdup[dask]"') from exc
 
 from . import _core
+from ._validation import check_k
 from .dask_components import components
-from .dedup import (
+from .batch import (
     DEFAULT_K,
     DEFAULT_SHINGLE_SIZE,
     DEFAULT_VERIFY,
+    MAX_K,
     DedupResult,
     Pairs,
     ShingleSize,
-    check_k,
     check_shingle_size,
     check_verify,
     cluster_winners,
@@ -241,7 +242,7 @@ def dedup(
         Which document of a cluster is kept: the earliest, or the longest
         (the earliest among equals).
     verify : float or None, default=0.8
-        Keep only links whose shingle Jaccard (:func:`simdup.dedup.shingle_sets`)
+        Keep only links whose shingle Jaccard (:func:`simdup.batch.shingle_sets`)
         is at least this; None links every candidate.
     shingle_size : int or (int, int), default=(3, 5)
         Verification shingle sizes (words, characters), as in :func:`simdup.dedup`.
@@ -268,7 +269,7 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
            content_type_column: str | None, hasher: SimHasher | None, keep: str, verify: float | None,
            shingle_size: ShingleSize, npartitions: int | None, max_local_links: int,
            progress: PhaseCallback | None) -> DaskDedupResult:
-    k = check_k(k)
+    k = check_k(k, MAX_K)
     check_verify(verify)
     check_shingle_size(shingle_size)
     if keep not in ("first", "longest"):
@@ -422,9 +423,9 @@ def _verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: _
             shingle_size: ShingleSize, npartitions: int, persist: Callable[[dd.DataFrame], dd.DataFrame]) -> dd.DataFrame:
     """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column.
 
-    As :func:`simdup.dedup.verify_links`: the star links of identical
+    As :func:`simdup.batch.verify_links`: the star links of identical
     fingerprints that fail are relinked among their group's failed members
-    (:func:`simdup.dedup.relink_failed`) and checked again, round after round.
+    (:func:`simdup.batch.relink_failed`) and checked again, round after round.
     A failed star link keeps its member's shingle set, and a shuffle on the
     hub puts each group in one partition, so those rounds run there without
     reading the input again.

@@ -13,7 +13,7 @@ node's neighbours in its partition:
 
 Neither step changes the components, and the rounds end in a forest of stars
 whose centres are the smallest node of each component (the labels
-:func:`simdup.dedup.clusters` gives), typically after O(log n) rounds. A
+:func:`simdup.batch.clusters` gives), typically after O(log n) rounds. A
 third shuffle per round checks for that state. The links are never in one
 place; what must fit in one worker is a node's neighbourhood, which at the
 end is a whole component (16 bytes a member), so the largest cluster, not the

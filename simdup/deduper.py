@@ -12,10 +12,8 @@ import threading
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-import numpy as np
-
 from simdup._core import xxh64
-from simdup.distance import check_uint64
+from simdup._validation import check_uint64, is_int
 from simdup.hasher import SimHasher
 from simdup.index import SimHashIndex
 
@@ -95,7 +93,7 @@ class Deduper:
             if known is not None and known != doc_id:
                 raise ValueError(f"ids {doc_id!r} and {known!r} have the same hash")
             return key
-        if isinstance(doc_id, (bool, np.bool_)) or not isinstance(doc_id, (int, np.integer)):
+        if not is_int(doc_id):
             raise TypeError(f"doc_id must be an int or a str, got {type(doc_id).__name__}")
         key = check_uint64(doc_id, "int doc_id")
         if key in self._names:

@@ -1,13 +1,13 @@
-"""Weighted 64-bit SimHash fingerprints: the :class:`SimHasher` estimator.
+"""Weighted 64-bit SimHash fingerprints: the fingerprint spec and the :class:`SimHasher` estimator.
 
 Fingerprint spec, version 2
 ---------------------------
 0. **HTML** (``input="auto"``, the default, on a document that starts like
    HTML; or ``input="html"``). Bytes are decoded with the charset of a BOM,
    the HTTP ``Content-Type`` given with the page, the ``<meta>`` tag, or
-   detection (:mod:`simdup.charset`); the page's main content
+   detection (:mod:`simdup.text.charset`); the page's main content
    (``html_content="main"``) or all its visible text (``"all"``) is extracted
-   (:mod:`simdup.html`), and that text goes on to step 1. The extracted text
+   (:mod:`simdup.text.html`), and that text goes on to step 1. The extracted text
    depends on the extraction library's version as well as on this spec: pin
    it where fingerprints must stay comparable over time.
 1. **Text.** ``bytes`` are decoded as UTF-8 (invalid bytes per
@@ -56,8 +56,8 @@ Integer weights make the sums exact and order-free, so the same input and
 parameters give the same fingerprint in every process and on every platform.
 A document without tokens (empty, only punctuation or emoji) has every sum 0,
 so its fingerprint is 0; ``transform(..., return_n_tokens=True)`` tells such
-documents apart. Models and indexes record the spec version; files of
-another version are refused.
+documents apart. Models and indexes record the spec version
+(:data:`SPEC_VERSION`); files of another version are refused.
 
 Version 1 (simdup 0.1) differed in steps 2-5: lower-casing by the running
 Python's ``str.lower``, no fold, word-character table from the running
@@ -67,73 +67,55 @@ and an unbounded IDF with unseen tokens at ``ln(1 + n) + 1``.
 
 from __future__ import annotations
 
-import inspect
-import io
-import json
 import os
-import threading
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from itertools import islice
 from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
-from .html import check_input
-from .io import atomic_write_bytes
-from .tokenize import (
+from . import _core, _model_file
+from ._estimator import Estimator, NotFittedError, not_fitted
+from ._validation import check_flag
+from .idf import IDF_SCALE, IdfTable, fit_idf_table, uniform_table
+from .text.tokenize import (
+    TEXT_PARAMETERS,
+    TEXT_PARAMETERS_DOC,
     Preparer,
     TokenizerSpec,
     WebDocument,
-    check_encoding_errors,
-    check_tokenizer,
+    doc_block,
 )
 
-SPEC_VERSION: int = _core.SPEC_VERSION
-"""Version of the fingerprint spec above; bumped whenever any fingerprint could change."""
+__all__ = ["SPEC_VERSION", "NotFittedError", "SimHasher"]
 
-IDF_SCALE = 1 << 16
-MODEL_FORMAT = "simdup.SimHasher"
+SPEC_VERSION: int = _core.SPEC_VERSION
+"""Version of the fingerprint spec above; bumped whenever any fingerprint could change.
+
+The one spec version of simdup: saved models and indexes record it, and
+refuse files of another version.
+"""
+
 _TF_RAW, _TF_SUBLINEAR, _TF_BINARY = 0, 1, 2
 _CHUNK = 4096  # documents prepared per core call: bounds memory on long streams
 
 
-class NotFittedError(ValueError, AttributeError):
-    """The hasher needs ``fit`` (or :meth:`SimHasher.default`) before use."""
+class SimHasher(Estimator):
+    __doc__ = f"""Weighted 64-bit SimHash of documents, with TF-IDF token weights.
 
-
-class SimHasher:
-    """Weighted 64-bit SimHash of documents, with TF-IDF token weights.
-
-    Follows scikit-learn's estimator conventions: parameters in ``__init__``,
+    A scikit-learn estimator (without depending on scikit-learn:
+    :mod:`simdup._estimator`): parameters in ``__init__``, ``get_params`` /
+    ``set_params``, ``sklearn.base.clone`` and ``check_is_fitted`` work;
     :meth:`fit` learns the IDF table, :meth:`transform` returns a ``uint64``
     array. For a ready-made model use :meth:`SimHasher.default`.
 
     Parameters
     ----------
-    tokenizer : {"auto", "words", "chinese"} or callable, default="auto"
-        How text splits into terms (spec step 3). "auto": words (runs of
-        Unicode letters, numbers and marks), and overlapping character
-        bigrams in scripts written without spaces (Chinese, Japanese, Thai,
-        ...), which survive changed characters better than segmented words
-        and need no segmenter. "words": words only. "chinese": segment with
-        ``segmenter`` first, then words. A callable ``f(text) -> iterable of
-        str`` gives the terms itself (they are folded, then hashed; a NUL
-        character inside a token splits it).
-    segmenter : {"jieba", "rjieba"}, default="jieba"
-        Word segmenter of ``tokenizer="chinese"``. "rjieba" (``pip install
-        'simdup[fast]'``) segments jieba's dictionary about 15 times faster
-        with nearly the same words; fingerprints differ slightly from jieba's.
+    {doc_block(TEXT_PARAMETERS_DOC)}
     ngram_range : tuple (lo, hi), default=(1, 1)
         Term n-grams used as tokens, as in scikit-learn: (1, 2) means terms
         and term pairs. ``1 <= lo <= hi <= 16``.
-    lowercase : bool, default=True
-        Fold case (spec step 2; the compatibility fold is always applied).
-    fold_traditional : bool, default=True
-        Fold Traditional Chinese characters to Simplified ones (spec step 2),
-        so a copy converted to Traditional characters stays a near-duplicate.
     use_idf : bool, default=True
         Weight tokens by inverse document frequency learnt by :meth:`fit`.
         Without it the hasher needs no fitting.
@@ -155,23 +137,10 @@ class SimHasher:
         the fitted documents, and unseen tokens, all weigh the IDF of a token
         in exactly this share (at least one document). None: scikit-learn's
         unbounded IDF, with unseen tokens at ``ln(1 + n_docs) + 1``.
-    encoding_errors : str, default="replace"
-        How invalid UTF-8 in ``bytes`` documents is handled: "replace" (each
-        bad byte becomes U+FFFD, a word separator), "ignore", or "strict"
-        (raise ``UnicodeDecodeError``, a ``ValueError``). For HTML input the
-        same handler applies to the page's own charset.
-    input : {"text", "html", "auto"}, default="auto"
-        What the documents are. "text": plain text. "html": HTML pages,
-        fingerprinted on their extracted main content (:mod:`simdup.html`);
-        a document may then also be a ``(page,
-        content_type)`` pair carrying the HTTP ``Content-Type`` header, whose
-        charset decodes the bytes. "auto": HTML for documents that start with
-        an HTML tag or doctype (:func:`simdup.html.looks_like_html`), text
-        otherwise.
-    html_content : {"main", "all"}, default="main"
-        For HTML: fingerprint the main content (drops navigation, headers,
-        footers and other boilerplate, so pages sharing only a site template
-        are not near-duplicates) or all visible text.
+
+    The text parameters (``tokenizer`` to ``html_content``) are
+    :class:`simdup.text.tokenize.Preparer`'s: defined, checked and
+    documented there.
 
     Attributes
     ----------
@@ -184,25 +153,35 @@ class SimHasher:
         IDF of a token not in the table.
     n_docs_ : int
         Number of documents the IDF was learnt from.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`, :meth:`transform` and the other methods that use
+        them, for a parameter outside its documented values (not from
+        ``__init__`` or ``set_params``, as scikit-learn wants).
+    NotFittedError
+        Fingerprinting with ``use_idf=True`` before :meth:`fit`.
     """
 
+    # Text parameters default to Preparer's (one definition); the others are the hasher's own.
     def __init__(
         self,
         *,
-        tokenizer: TokenizerSpec = "auto",
-        segmenter: str = "jieba",
+        tokenizer: TokenizerSpec = Preparer.tokenizer,
+        segmenter: str = Preparer.segmenter,
         ngram_range: tuple[int, int] = (1, 1),
-        lowercase: bool = True,
-        fold_traditional: bool = True,
+        lowercase: bool = Preparer.lowercase,
+        fold_traditional: bool = Preparer.fold_traditional,
         use_idf: bool = True,
         smooth_idf: bool = True,
         sublinear_tf: bool = False,
         binary: bool = False,
         min_df: int = 1,
         idf_cap_df: float | None = 0.1,
-        encoding_errors: str = "replace",
-        input: str = "auto",
-        html_content: str = "main",
+        encoding_errors: str = Preparer.encoding_errors,
+        input: str = Preparer.input,
+        html_content: str = Preparer.html_content,
     ) -> None:
         self.tokenizer = tokenizer
         self.segmenter = segmenter
@@ -219,38 +198,27 @@ class SimHasher:
         self.input = input
         self.html_content = html_content
 
-    # -- scikit-learn estimator protocol ------------------------------------------
+    # -- parameters -------------------------------------------------------------------
 
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    def _preparer(self) -> Preparer:
+        """The text parameters as a :class:`Preparer`, after checking every parameter."""
+        # Every path from parameters to the core passes here (shingle_sets too,
+        # which never calls transform): a string such as "no" must not reach
+        # the core as a truthy flag.
+        self._check_params()
+        return self._text_parameters()
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this hasher, as scikit-learn's ``get_params``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> SimHasher:
-        """Set parameters, as scikit-learn's ``set_params``. Refit after changing them."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for SimHasher; valid: {valid}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
-        return f"SimHasher({', '.join(changed)})"
+    def _text_parameters(self) -> Preparer:
+        return Preparer(**{name: getattr(self, name) for name in TEXT_PARAMETERS})  # Preparer checks them
 
     def _check_params(self) -> tuple[int, int]:
-        check_tokenizer(self.tokenizer, self.segmenter)
-        check_encoding_errors(self.encoding_errors)
-        check_input(self.input, self.html_content)
+        """Check every parameter (``ValueError`` naming the first bad one); the n-gram range ``(lo, hi)``."""
+        self._text_parameters()
         ngram = self.ngram_range
         if (
             not isinstance(ngram, (tuple, list))
             or len(ngram) != 2
+            # Python ints only: parameters are saved as JSON, which has no numpy integers.
             or not all(isinstance(n, int) and not isinstance(n, bool) for n in ngram)
             or not 1 <= ngram[0] <= ngram[1] <= 16
         ):
@@ -260,23 +228,30 @@ class SimHasher:
         cap = self.idf_cap_df
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 < cap <= 1):
             raise ValueError(f"idf_cap_df must be a fraction in (0, 1] or None, got {cap!r}")
-        for name in ("lowercase", "fold_traditional", "use_idf", "smooth_idf", "sublinear_tf", "binary"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("use_idf", "smooth_idf", "sublinear_tf", "binary"):
+            check_flag(getattr(self, name), name)
         return int(ngram[0]), int(ngram[1])
-
-    def _preparer(self) -> Preparer:
-        # Every path from parameters to the core passes here (shingle_sets too,
-        # which never calls transform): a string such as "no" must not reach
-        # the core as a truthy flag.
-        self._check_params()
-        return Preparer(self.tokenizer, self.segmenter, self.lowercase, self.encoding_errors,
-                        self.input, self.html_content, self.fold_traditional)
 
     def _tf_mode(self) -> int:
         if self.binary:
             return _TF_BINARY
         return _TF_SUBLINEAR if self.sublinear_tf else _TF_RAW
+
+    # -- scikit-learn protocol --------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """True once the hasher can fingerprint (fitted, or ``use_idf=False``)."""
+        return not self.use_idf or "_weights" in self.__dict__
+
+    def __sklearn_tags__(self) -> Any:
+        """A transformer of strings (documents), as scikit-learn's text vectorizers."""
+        from sklearn.utils import TransformerTags  # only scikit-learn calls this
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
 
     # -- fitting -------------------------------------------------------------------
 
@@ -323,39 +298,20 @@ class SimHasher:
         """
         self._check_params()
         if not self.use_idf:
-            self._set_idf(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE, n_docs)
+            self._set_idf(*uniform_table(n_docs))
             return self
         if n_docs < 1:
             raise ValueError("fit needs at least one document")
-        return self._set_fitted(vocabulary, idf_from_df(df, n_docs, self.smooth_idf), df, n_docs)
-
-    def _set_fitted(self, vocabulary: np.ndarray, idf: np.ndarray, df: np.ndarray, n_docs: int) -> SimHasher:
-        keep = np.asarray(df) >= self.min_df
-        # An unseen token weighs as a token in no document would: the largest IDF,
-        # unless the cap bounds it (then every token rarer than the cap weighs the cap).
-        unseen = float(idf_from_df([0], n_docs, self.smooth_idf)[0]) if self.smooth_idf else np.log(n_docs) + 1
-        idf = np.asarray(idf, dtype=np.float64)[keep]
-        vocabulary = vocabulary[keep]
-        if self.idf_cap_df is not None:
-            cap = float(idf_from_df([max(1.0, self.idf_cap_df * n_docs)], n_docs, self.smooth_idf)[0])
-            idf = np.minimum(idf, cap)
-            unseen = min(unseen, cap)
-        idf_q, unseen_q = _quantize(idf), int(_quantize(np.array([unseen]))[0])
-        # Tokens at the cap weigh what an unseen token weighs: the table leaves them out
-        # (with the default cap, most of a corpus's vocabulary).
-        below = idf_q < unseen_q
-        self._set_idf(vocabulary[below], idf_q[below], unseen_q, n_docs)
+        self._set_idf(*fit_idf_table(vocabulary, df, n_docs, smooth_idf=self.smooth_idf, min_df=self.min_df,
+                                     idf_cap_df=self.idf_cap_df))
         return self
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """True once the hasher can fingerprint (fitted, or ``use_idf=False``)."""
-        return not self.use_idf or "_weights" in self.__dict__
-
     def _set_idf(self, vocabulary: np.ndarray, idf_q: np.ndarray, unseen_q: int, n_docs: int) -> None:
+        """Install a fitted IDF table (the fields of an :class:`~simdup.idf.IdfTable`)."""
         vocabulary = np.ascontiguousarray(vocabulary, dtype=np.uint64)
         idf_q = np.ascontiguousarray(idf_q, dtype=np.uint32)
         self._weights = _core.TermWeights(vocabulary, idf_q, unseen_q)
-        self._vocabulary, self._idf_q, self._unseen_q = vocabulary, idf_q, unseen_q
+        self._vocabulary, self._idf_q, self._unseen_q = vocabulary, idf_q, int(unseen_q)
         self.n_docs_ = int(n_docs)
 
     @property
@@ -372,7 +328,7 @@ class SimHasher:
 
     def _fitted(self) -> SimHasher:
         if "_weights" not in self.__dict__:
-            raise NotFittedError(
+            raise not_fitted(
                 "this SimHasher is not fitted: call fit(docs) first, use SimHasher.default(), "
                 "or pass use_idf=False"
             )
@@ -459,35 +415,16 @@ class SimHasher:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` (an ``.npz`` archive, written atomically).
 
-        The file holds plain arrays and JSON, never pickled objects: ``format``,
-        ``spec_version``, ``simdup_version``, ``params`` (JSON), ``vocabulary``
-        (uint64), ``idf_q`` (uint32, IDF x 2**16), ``unseen_idf_q`` and
-        ``n_docs``. A hasher with a callable tokenizer saves its name only;
-        pass the callable again to :meth:`load`.
+        The file holds plain arrays and JSON, never pickled objects (format:
+        :mod:`simdup._model_file`). A hasher with a callable tokenizer saves
+        its name only; pass the callable again to :meth:`load`.
         """
-        from . import __version__
-
         self._check_params()
         if self.use_idf:
             self._fitted()
-        params = self.get_params()
-        if callable(params["tokenizer"]):
-            params["tokenizer"] = {"callable": getattr(self.tokenizer, "__qualname__", repr(self.tokenizer))}
-        params["ngram_range"] = list(params["ngram_range"])
         fitted = "_weights" in self.__dict__
-        arrays = {
-            "format": np.array(MODEL_FORMAT),
-            "spec_version": np.array(SPEC_VERSION, dtype=np.int64),
-            "simdup_version": np.array(__version__),
-            "params": np.array(json.dumps(params, sort_keys=True)),
-            "vocabulary": self._vocabulary if fitted else np.empty(0, np.uint64),
-            "idf_q": self._idf_q if fitted else np.empty(0, np.uint32),
-            "unseen_idf_q": np.array(self._unseen_q if fitted else IDF_SCALE, dtype=np.uint32),
-            "n_docs": np.array(self.n_docs_ if fitted else 0, dtype=np.int64),
-        }
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-        atomic_write_bytes(path, buffer.getvalue())
+        table = IdfTable(self._vocabulary, self._idf_q, self._unseen_q, self.n_docs_) if fitted else uniform_table()
+        _model_file.write(path, self.get_params(deep=False), table)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, tokenizer: TokenizerSpec | None = None) -> SimHasher:
@@ -503,69 +440,16 @@ class SimHasher:
         Raises
         ------
         ValueError
-            If the file is not a simdup model, is corrupted, or uses a newer
+            If the file is not a simdup model, is corrupted, or uses another
             fingerprint spec than this simdup implements.
         """
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in archive.files}
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # zipfile, zlib and numpy each raise their own kinds
-            raise ValueError(f"{os.fspath(path)}: not a readable simdup model ({exc})") from None
-        try:
-            return cls._from_arrays(arrays, source=os.fspath(path), tokenizer=tokenizer)
-        except (TypeError, KeyError, IndexError, OverflowError, AttributeError, RecursionError) as exc:
-            # Arrays of the wrong shape or kind (int() of a 2-D array, a params
-            # object of the wrong shape, JSON nested past the parser's stack):
-            # a damaged or foreign file, which the docs promise is a ValueError.
-            raise ValueError(f"{os.fspath(path)}: corrupted simdup model "
-                             f"({type(exc).__name__}: {exc})") from None
-
-    @classmethod
-    def _from_arrays(cls, arrays: dict[str, np.ndarray], source: str, tokenizer: TokenizerSpec | None) -> SimHasher:
-        required = ("format", "spec_version", "params", "vocabulary", "idf_q", "unseen_idf_q", "n_docs")
-        missing = [key for key in required if key not in arrays]
-        if missing or str(arrays["format"]) != MODEL_FORMAT:
-            raise ValueError(f"{source}: not a simdup model file (missing {missing or 'format tag'})")
-        spec = int(arrays["spec_version"])
-        if spec != SPEC_VERSION:
-            raise ValueError(
-                f"{source}: model uses fingerprint spec v{spec}; this simdup implements v{SPEC_VERSION}"
-            )
-        vocabulary, idf_q = arrays["vocabulary"], arrays["idf_q"]
-        if (
-            vocabulary.dtype != np.uint64
-            or idf_q.dtype != np.uint32
-            or vocabulary.shape != idf_q.shape
-            or vocabulary.ndim != 1
-            or (len(idf_q) and int(idf_q.min()) < 1)
-            or int(arrays["unseen_idf_q"]) < 1
-        ):
-            raise ValueError(f"{source}: corrupted simdup model (bad vocabulary or idf arrays)")
-        try:
-            params = json.loads(str(arrays["params"]))
-            params["ngram_range"] = tuple(params["ngram_range"])
-        except (ValueError, KeyError, TypeError, RecursionError):
-            raise ValueError(f"{source}: corrupted simdup model (bad params)") from None
-        if isinstance(params.get("tokenizer"), dict):
-            if tokenizer is None or not callable(tokenizer):
-                raise ValueError(
-                    f"{source}: model was saved with tokenizer {params['tokenizer']['callable']!r}; "
-                    "pass it again: SimHasher.load(path, tokenizer=...)"
-                )
-            params["tokenizer"] = tokenizer
-        elif tokenizer is not None:
-            raise ValueError(
-                f"{source}: model was saved with tokenizer={params.get('tokenizer')!r}; its IDF table only fits "
-                "that tokenizer, so tokenizer= is only for models saved with a callable"
-            )
+        params, table = _model_file.read(path, tokenizer=tokenizer)
         try:
             hasher = cls(**params)
             hasher._check_params()
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{source}: corrupted simdup model ({exc})") from None
-        hasher._set_idf(vocabulary, idf_q, int(arrays["unseen_idf_q"]), int(arrays["n_docs"]))
+            raise ValueError(f"{os.fspath(path)}: corrupted simdup model ({exc})") from None
+        hasher._set_idf(*table)
         return hasher
 
     # -- the embedded default ------------------------------------------------------------
@@ -581,19 +465,15 @@ class SimHasher:
         every other token weighs the cap. Each call returns a new hasher
         sharing the same read-only table.
         """
-        template = _default_template()
-        hasher = cls(**template.get_params())
-        hasher.__dict__.update(
-            {k: template.__dict__[k] for k in ("_weights", "_vocabulary", "_idf_q", "_unseen_q", "n_docs_")}
-        )
+        params, table = _model_file.default_model()
+        hasher = cls(**params)
+        hasher._set_idf(*table)
         return hasher
 
 
 # -- helpers ------------------------------------------------------------------------------
 
-_UNIFORM_WEIGHTS = _core.TermWeights(np.empty(0, np.uint64), np.empty(0, np.uint32), IDF_SCALE)
-_default_lock = threading.Lock()
-_default_cache: list[SimHasher] = []
+_UNIFORM_WEIGHTS = _core.TermWeights(*uniform_table()[:3])
 
 
 def _documents(docs: object) -> Iterator[object]:
@@ -611,34 +491,3 @@ def _documents(docs: object) -> Iterator[object]:
 def _chunks(items: Iterator[object], size: int) -> Iterator[list[object]]:
     while chunk := list(islice(items, size)):
         yield chunk
-
-
-def _quantize(idf: np.ndarray) -> np.ndarray:
-    # Round half up to multiples of 2**-16; at least 1 so no token weighs zero.
-    return np.maximum(np.floor(np.asarray(idf, dtype=np.float64) * IDF_SCALE + 0.5), 1).astype(np.uint32)
-
-
-def idf_from_df(df: npt.ArrayLike, n_docs: int, smooth_idf: bool = True) -> npt.NDArray[np.float64]:
-    """scikit-learn's IDF from document frequencies, operation for operation.
-
-    ``TfidfTransformer`` computes ``ln((n + s) / (df + s)) + 1`` (``s = 1``
-    with ``smooth_idf``) in float64; this does the same steps in the same
-    order, so the IDF is bit for bit ``TfidfTransformer().fit(counts).idf_``
-    (tested against scikit-learn), without building the documents-by-terms
-    matrix: :meth:`SimHasher.fit` counts document frequencies with one sort,
-    and a distributed corpus never has that matrix in one place.
-    """
-    idf = np.asarray(df, dtype=np.float64) + float(smooth_idf)
-    idf = np.full_like(idf, n_docs + int(smooth_idf)) / idf
-    np.log(idf, out=idf)
-    idf += 1.0
-    return idf
-
-
-def _default_template() -> SimHasher:
-    with _default_lock:
-        if not _default_cache:
-            with resources.as_file(resources.files("simdup") / "data" / "default.npz") as path:
-                hasher = SimHasher.load(path)
-            _default_cache.append(hasher)
-        return _default_cache[0]

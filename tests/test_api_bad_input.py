@@ -19,15 +19,15 @@ from simdup import (
     Deduper,
     SimHasher,
     SimHashIndex,
-    _index_file,
     as_fingerprints,
     dedup,
     find_duplicates,
     hamming,
     similarity,
 )
-from simdup.dedup import shingle_sets
-from simdup.index_plan import candidate_plans
+from simdup.batch import shingle_sets
+from simdup.index import _file as _index_file
+from simdup.index.plan import candidate_plans
 
 TOKENLESS = ["", "!!!", "😀🎉", "\u200b", "  \n\t ",
              "<html><head><script>var x = 1;</script></head><body></body></html>"]
@@ -341,7 +341,7 @@ def test_crafted_design_with_an_easy_proof_loads_quickly(tmp_path):
 
 
 def test_planner_designs_load_without_a_search(tmp_path, monkeypatch):
-    import simdup.index_plan as plan_mod
+    import simdup.index.plan as plan_mod
 
     def no_search(*args, **kwargs):
         raise AssertionError("covers() ran on a planner design")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simdup import SimHasher
-from simdup.charset import charset_from_content_type, charset_from_meta, decode_html, normalize_charset
+from simdup.text.charset import charset_from_content_type, charset_from_meta, decode_html, normalize_charset
 
 TEXT = "Größere Äpfel kosten 3 € — „gut“, sagt Jürgen"
 

@@ -29,9 +29,9 @@ from test_io_reliability import disk_full
 
 import simdup
 from simdup import SimHasher
-from simdup import io as simdup_io
+from simdup import corpus as simdup_corpus
+from simdup._atomic import TEMP_MARK
 from simdup.cli import main
-from simdup.io import TEMP_MARK
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "reuters-sample.jsonl.gz"
@@ -366,7 +366,7 @@ def test_enospc_while_writing_names_the_output_and_leaves_nothing(corpus: Path, 
 
 def test_sigterm_while_writing_removes_the_temp_file(corpus: Path, monkeypatch, capsys) -> None:
     """The signal arrives while the output is half written (delivered in process, deterministically)."""
-    real_open = simdup_io.open_binary
+    real_open = simdup_corpus.open_binary
 
     class Killing(io.BytesIO):
         def write(self, data) -> int:
@@ -374,7 +374,7 @@ def test_sigterm_while_writing_removes_the_temp_file(corpus: Path, monkeypatch, 
             time.sleep(1)  # the handler runs here
             return super().write(data)
 
-    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Killing() if "w" in mode else real_open(p, mode))
+    monkeypatch.setattr(simdup_corpus, "open_binary", lambda p, mode="rb": Killing() if "w" in mode else real_open(p, mode))
     out = corpus.with_name("o.jsonl")
     assert main(["dedup", str(corpus), "-o", str(out), "-q"]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "simdup: terminated\n"
@@ -478,12 +478,12 @@ def test_index_build_honours_input_type_html(tmp_path: Path) -> None:
              "<footer>Copyright example site all rights reserved</footer></div>" for t in texts(8)]
     path = tmp_path / "pages.jsonl"
     path.write_text("".join(json.dumps({"id": f"p{i}", "text": p}) + "\n" for i, p in enumerate(pages)))
-    assert not simdup.html.looks_like_html(pages[3])
+    assert not simdup.text.html.looks_like_html(pages[3])
     index = tmp_path / "i.idx"
     assert run("index", "build", "-q", "--input-type", "html", path, "-o", index).returncode == 0
     # the page's extracted text, as a plain-text query, is the same document
     extracted = tmp_path / "q.jsonl"
-    extracted.write_text(json.dumps({"id": "q", "text": simdup.html.html_to_text(pages[3])}) + "\n")
+    extracted.write_text(json.dumps({"id": "q", "text": simdup.text.html.html_to_text(pages[3])}) + "\n")
     result = run("index", "query", "-q", "--input-type", "text", index, extracted)
     assert result.returncode == 0, result.stderr
     assert "q\tp3\t0" in result.stdout.splitlines()
@@ -495,7 +495,7 @@ def test_index_query_honours_html_content_all(tmp_path: Path) -> None:
     assert run("index", "build", "-q", "--input-type", "html", "--html-content", "all", path, "-o", index
                ).returncode == 0
     query = tmp_path / "q.jsonl"
-    query.write_text(json.dumps({"id": "q", "text": simdup.html.html_to_text(pages[2], "all")}) + "\n")
+    query.write_text(json.dumps({"id": "q", "text": simdup.text.html.html_to_text(pages[2], "all")}) + "\n")
     result = run("index", "query", "-q", "--input-type", "text", index, query)
     assert "q\tp2\t0" in result.stdout.splitlines(), result.stderr
 

@@ -1,7 +1,7 @@
 """Fuzzing the corpus readers: damaged JSON Lines, text, gzip, zstd, WARC and Parquet files.
 
 Each reader gets valid files cut short, with bytes flipped or inserted, and
-plain junk. The only exception it may raise is :class:`simdup.io.CorpusError`
+plain junk. The only exception it may raise is :class:`simdup.corpus.CorpusError`
 (naming the file); with ``skip_bad`` it raises nothing, and what
 ``write_kept`` then writes is whole records only. A short budget runs by
 default; ``--run-slow`` runs a long one.
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simdup.io import CorpusError, open_corpus
+from simdup.corpus import CorpusError, open_corpus
 
 zstandard = pytest.importorskip("zstandard")
 

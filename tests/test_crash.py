@@ -25,14 +25,15 @@ import numpy as np
 import pytest
 
 from simdup import SimHashIndex
-from simdup.io import TEMP_MARK, JsonlCorpus
+from simdup._atomic import TEMP_MARK
+from simdup.corpus import JsonlCorpus
 
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
     from pathlib import Path
     from simdup import SimHashIndex
-    from simdup.io import JsonlCorpus
+    from simdup.corpus import JsonlCorpus
 
     folder = Path(sys.argv[1])
     corpus = JsonlCorpus(folder / "in.jsonl")
@@ -112,7 +113,7 @@ def test_sigkill_leaves_temp_files_that_only_the_next_write_removes(tmp_path: Pa
     """The premise of the test above: a kill mid-write does leave a temp file behind."""
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, time
-        from simdup.io import atomic_output
+        from simdup._atomic import atomic_output
         with atomic_output(sys.argv[1]) as tmp:
             tmp.write_bytes(b"half")
             print("writing", flush=True)
@@ -129,7 +130,7 @@ def test_sigkill_leaves_temp_files_that_only_the_next_write_removes(tmp_path: Pa
     index.save(tmp_path / "crawl.idx")  # another target's write leaves it alone
     assert left[0] in [p.name for p in tmp_path.iterdir()]
     (tmp_path / "out.txt").write_bytes(b"")  # not through simdup: nothing is cleaned
-    from simdup.io import atomic_write_bytes
+    from simdup._atomic import atomic_write_bytes
 
     atomic_write_bytes(tmp_path / "out.txt", b"whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crawl.idx", "out.txt"]

@@ -26,8 +26,8 @@ from reference import sklearn_idf as _sklearn_idf
 from simdup import DedupResult, SimHasher, dedup
 from simdup.dask import dedup as dask_dedup
 from simdup.dask_components import components
-from simdup.dedup import clusters
-from simdup.hasher import idf_from_df
+from simdup.batch import clusters
+from simdup.idf import idf_from_df
 
 SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
 FIELDS = ("fingerprints", "n_tokens", "labels", "representative", "keep", "distance")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdup import SimHasher
-from simdup.dedup import (
+from simdup.batch import (
     choose_kept,
     clusters,
     dedup,

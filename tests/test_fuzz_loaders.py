@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simdup import SimHasher, SimHashIndex, _core, _index_file
+from simdup import SimHasher, SimHashIndex, _core
+from simdup.index import _file as _index_file
 
 SHORT = settings(max_examples=60, deadline=10_000, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -14,8 +14,8 @@ pytest.importorskip("resiliparse", reason="HTML input needs the html extra: pip 
 
 import simdup  # noqa: E402
 from simdup import SimHasher  # noqa: E402
-from simdup import html as simdup_html  # noqa: E402
-from simdup.html import (  # noqa: E402
+from simdup.text import html as simdup_html  # noqa: E402
+from simdup.text.html import (  # noqa: E402
     extract_text,
     html_to_text,
     looks_like_html,

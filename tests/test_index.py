@@ -12,7 +12,7 @@ from index_helpers import brute_force_many, clustered, flip, reuters_fingerprint
 from reference_hamming import BruteForceIndex
 
 from simdup.index import SimHashIndex
-from simdup.index_plan import MAX_K, candidate_plans, covers, make_plan, plan_index
+from simdup.index.plan import MAX_K, candidate_plans, covers, make_plan, plan_index
 
 # Designs small enough to build quickly for every k the index supports.
 DESIGNS = {k: [p for p in candidate_plans(k) if p.n_tables <= 40] for k in range(MAX_K + 1)}

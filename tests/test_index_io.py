@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from index_helpers import clustered, flip
 
-from simdup import _index_file
-from simdup.index import FINGERPRINT_SPEC_VERSION, SimHashIndex
+from simdup import SPEC_VERSION, SimHashIndex
+from simdup.index import _file as _index_file
 
 K = 3
 
@@ -44,7 +44,7 @@ def test_round_trip(saved, mmap):
     ix, path, queries = saved
     back = SimHashIndex.load(path, mmap=mmap)
     assert len(back) == len(ix) and back.k == K and back.plan.tables == ix.plan.tables
-    assert back.fingerprint_spec_version == FINGERPRINT_SPEC_VERSION
+    assert back.fingerprint_spec_version == SPEC_VERSION
     _same(ix, back, queries)
     assert back.query(123) == [(10**12, 0)]
     # a loaded (even mapped, read-only) index keeps working online
@@ -107,7 +107,7 @@ def test_header_records_design_and_versions(saved):
     magic, version, hlen, _ = struct.unpack("<8sIIQ", raw[:24])
     h = json.loads(raw[24:24 + hlen])
     assert magic == b"SIMDUPIX" and version == _index_file.FORMAT_VERSION
-    assert h["k"] == K and h["fingerprint_spec_version"] == FINGERPRINT_SPEC_VERSION == 2 and len(h["tables"]) == 4
+    assert h["k"] == K and h["fingerprint_spec_version"] == SPEC_VERSION == 2 and len(h["tables"]) == 4
     assert h["count"] == 5000 - len(range(0, 5000, 7)) + 1
 
 

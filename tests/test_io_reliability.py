@@ -1,4 +1,4 @@
-"""simdup.io under damage: truncated and corrupt corpus files, atomic outputs, stale temp files, the umask.
+"""simdup.corpus and simdup._atomic under damage: truncated and corrupt corpora, atomic outputs, stale temps, the umask.
 
 In process (the command line's view of the same defects is in test_cli_bad_input.py).
 """
@@ -18,18 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from simdup import io as simdup_io
-from simdup.io import (
+from simdup import _atomic
+from simdup import corpus as simdup_corpus
+from simdup._atomic import (
     TEMP_MARK,
-    CorpusError,
-    LinesCorpus,
     atomic_directory,
     atomic_output,
     atomic_write_bytes,
     check_writable,
-    open_corpus,
     remove_stale_temps,
 )
+from simdup.corpus import CorpusError, LinesCorpus, open_corpus
 
 zstandard = pytest.importorskip("zstandard")
 
@@ -38,8 +37,8 @@ JSONL = "".join(json.dumps({"id": f"d{i}", "text": f"text of document {i} " * 20
 
 
 def disk_full(monkeypatch) -> None:
-    """Make every file simdup.io opens for writing fail with ENOSPC, as on a full disk."""
-    real_open = simdup_io.open_binary
+    """Make every file simdup.corpus opens for writing fail with ENOSPC, as on a full disk."""
+    real_open = simdup_corpus.open_binary
 
     class Full(io.RawIOBase):
         def writable(self) -> bool:
@@ -48,7 +47,7 @@ def disk_full(monkeypatch) -> None:
         def write(self, data) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(simdup_io, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
+    monkeypatch.setattr(simdup_corpus, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
 
 
 def _zst(data: bytes, frames: int = 1) -> bytes:
@@ -125,7 +124,7 @@ def test_zstd_garbage_is_an_error(tmp_path: Path) -> None:
 
 
 def test_zstd_reader_reads_frames_and_seeks_forward() -> None:
-    reader = simdup_io.ZstdReader(io.BytesIO(_zst(LINES, 5)))
+    reader = simdup_corpus.ZstdReader(io.BytesIO(_zst(LINES, 5)))
     assert reader.read(10) == LINES[:10]
     assert reader.seek(1000) == 1000 and reader.tell() == 1000
     assert reader.read() == LINES[1000:]
@@ -214,12 +213,12 @@ def test_an_error_about_the_temp_file_names_the_output(tmp_path: Path, monkeypat
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".out.jsonl.simdup-tmp-1-x"))
 
-    monkeypatch.setattr(simdup_io.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(_atomic.tempfile, "mkstemp", refuse)
     with pytest.raises(PermissionError) as info:
         atomic_write_bytes(tmp_path / "out.jsonl", b"x")
     assert info.value.filename == str(tmp_path / "out.jsonl")
     with pytest.raises(PermissionError) as info:
-        simdup_io.check_writable(tmp_path / "out.jsonl")
+        _atomic.check_writable(tmp_path / "out.jsonl")
     assert info.value.filename == str(tmp_path / "out.jsonl")
 
 

@@ -15,7 +15,7 @@ warc = pytest.importorskip("fastwarc.warc", reason="WARC input needs the html ex
 pytest.importorskip("resiliparse", reason="HTML input needs the html extra: pip install 'simdup[html]'")
 
 from simdup.cli import main  # noqa: E402
-from simdup.io import WarcCorpus, open_corpus  # noqa: E402
+from simdup.corpus import WarcCorpus, open_corpus  # noqa: E402
 
 
 def record(kind, uri: str | None, block: bytes, content_type: str | None = None) -> bytes:

@@ -4,8 +4,8 @@
 bits of this one?" exactly, online (``add`` / ``query`` / ``remove`` /
 ``add_if_new``) and in bulk (``add_many`` / ``query_many`` on numpy arrays).
 The engine is the compiled ``simdup._core.HammingIndex``; this module plans its
-table design (:mod:`simdup.index_plan`), validates input, and saves and loads
-it (:mod:`simdup._index_file`).
+table design (:mod:`simdup.index.plan`), validates input, and saves and loads
+it (:mod:`simdup.index._file`).
 
 Threads
 -------
@@ -30,27 +30,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from simdup import _index_file
-from simdup._core import SPEC_VERSION, HammingIndex
-from simdup.distance import as_fingerprints, check_int
-from simdup.index_plan import MAX_K, IndexPlan, make_plan, plan_index
+from simdup._core import HammingIndex
+from simdup._validation import as_fingerprint_vector, check_int, check_k
+from simdup.hasher import SPEC_VERSION
+from simdup.index import _file
+from simdup.index.plan import MAX_K, IndexPlan, make_plan, plan_index
 
-__all__ = ["FINGERPRINT_SPEC_VERSION", "IndexPlan", "SimHashIndex", "as_uint64_array",
-           "plan_index"]
-
-FINGERPRINT_SPEC_VERSION = SPEC_VERSION
-"""The fingerprint spec this simdup computes (:data:`simdup.SPEC_VERSION`), recorded in saved indexes."""
-
-_U64_MAX = (1 << 64) - 1
-
-
-def as_uint64_array(values: Any, what: str = "fingerprints") -> npt.NDArray[np.uint64]:
-    """A C-contiguous 1-D uint64 array of ``values``; see :func:`simdup.as_fingerprints`."""
-    a = as_fingerprints(values, what)
-    if a.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
-    return np.ascontiguousarray(a)
-
+__all__ = ["IndexPlan", "SimHashIndex", "plan_index"]
 
 def _has_tokens(n_tokens: Any, n: int) -> npt.NDArray[np.bool_] | None:
     """Mask of the items with tokens, or None when all have (or no counts were given)."""
@@ -76,7 +62,7 @@ class SimHashIndex(HammingIndex):
     expected_n : int, default 1_000_000
         Size to plan for. The index may grow past it and stays exact.
     memory_budget : int, optional
-        Bytes allowed at ``expected_n`` (see :func:`simdup.index_plan.plan_index`).
+        Bytes allowed at ``expected_n`` (see :func:`simdup.index.plan.plan_index`).
     design : IndexPlan or sequence of tables, optional
         An explicit design (each table a sequence of ``(lo, width)`` key bit
         ranges) instead of the planner's choice. Checked to be exact for ``k``.
@@ -118,7 +104,7 @@ class SimHashIndex(HammingIndex):
     def __init__(self, k: int = 3, *, expected_n: int = 1_000_000,
                  memory_budget: int | None = None,
                  design: IndexPlan | Any | None = None) -> None:
-        k = check_int(k, "k", 0, MAX_K)  # numpy integers welcome, bools not
+        k = check_k(k, MAX_K)  # numpy integers welcome, bools not
         expected_n = check_int(expected_n, "expected_n", 0)
         if design is None:
             plan = plan_index(k, expected_n, memory_budget)
@@ -130,7 +116,7 @@ class SimHashIndex(HammingIndex):
             plan = make_plan(k, design, expected_n)
         self._configure(k, plan.core_spec())
         self._plan = plan
-        self.fingerprint_spec_version = FINGERPRINT_SPEC_VERSION
+        self.fingerprint_spec_version = SPEC_VERSION
 
     @property
     def plan(self) -> IndexPlan:
@@ -161,8 +147,8 @@ class SimHashIndex(HammingIndex):
             Values outside uint64, lengths differ, or an id repeated or
             already stored (nothing is added then).
         """
-        fps = as_uint64_array(fingerprints, "fingerprints")
-        keys = as_uint64_array(ids, "ids")
+        fps = as_fingerprint_vector(fingerprints, "fingerprints")
+        keys = as_fingerprint_vector(ids, "ids")
         if fps.shape != keys.shape:
             raise ValueError(f"{fps.shape[0]} fingerprints but {keys.shape[0]} ids")
         has = _has_tokens(n_tokens, fps.shape[0])
@@ -195,9 +181,9 @@ class SimHashIndex(HammingIndex):
         Raises
         ------
         TypeError, ValueError
-            As :func:`as_uint64_array`, or ``n_threads < 1``.
+            As :func:`simdup.as_fingerprints`, or ``n_threads < 1``.
         """
-        fps = as_uint64_array(fingerprints, "fingerprints")
+        fps = as_fingerprint_vector(fingerprints, "fingerprints")
         n_threads = check_int(n_threads, "n_threads", 1)
         has = _has_tokens(n_tokens, fps.shape[0])
         if has is not None:
@@ -220,7 +206,7 @@ class SimHashIndex(HammingIndex):
              fingerprint_spec_version: int | None = None) -> None:
         """Write the index to ``path`` atomically (temp file, fsync, rename).
 
-        The file is versioned and checksummed (see :mod:`simdup._index_file`).
+        The file is versioned and checksummed (see :mod:`simdup.index._file`).
         Saving merges the index into one segment first (removed items dropped).
 
         Parameters
@@ -231,7 +217,7 @@ class SimHashIndex(HammingIndex):
         spec = (self.fingerprint_spec_version if fingerprint_spec_version is None
                 else int(fingerprint_spec_version))
         parts, bits = self._export()
-        _index_file.write(path, parts, {
+        _file.write(path, parts, {
             "k": self.k,
             "tables": [[list(r) for r in t] for t in self._plan.tables],
             "design_name": self._plan.name,
@@ -243,7 +229,7 @@ class SimHashIndex(HammingIndex):
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = False,
              verify: bool | None = None,
-             fingerprint_spec_version: int | None = FINGERPRINT_SPEC_VERSION) -> SimHashIndex:
+             fingerprint_spec_version: int | None = SPEC_VERSION) -> SimHashIndex:
         """Open an index written by :meth:`save`.
 
         Parameters
@@ -259,7 +245,7 @@ class SimHashIndex(HammingIndex):
             checked. Unverified mapped data with flipped bits can give wrong
             answers but never a crash or an out-of-bounds read: queries
             bound-check every offset and row they follow.
-        fingerprint_spec_version : int or None, default=FINGERPRINT_SPEC_VERSION
+        fingerprint_spec_version : int or None, default=SPEC_VERSION
             Require this fingerprint spec version: by default the one this
             simdup computes, so an index of fingerprints another version
             computed (which a query by document could not match) is refused.
@@ -275,7 +261,7 @@ class SimHashIndex(HammingIndex):
         """
         if verify is None:
             verify = not mmap
-        header, parts = _index_file.read(path, mmap=mmap, verify=verify)
+        header, parts = _file.read(path, mmap=mmap, verify=verify)
         if (fingerprint_spec_version is not None
                 and header["fingerprint_spec_version"] != fingerprint_spec_version):
             raise ValueError(

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from simdup._core import xxh64
-from simdup.io import atomic_output
+from simdup._atomic import atomic_output
 
 MAGIC = b"SIMDUPIX"
 FORMAT_VERSION = 1

@@ -1,9 +1,12 @@
-"""Turn a document into the UTF-8 text the compiled tokenizer reads, and its flags.
+"""The text parameters, and a document turned into the UTF-8 text (and flags) the compiled tokenizer reads.
+
+:class:`Preparer` defines the text parameters that :class:`simdup.SimHasher`
+shares (names, defaults, validation and documentation).
 
 The core folds and splits text itself (spec v2: compatibility and case fold,
 words, character bigrams in scripts written without spaces). What this module
 decides is the text it sees and how the core reads it: bytes are decoded,
-HTML pages are reduced to their text (:mod:`simdup.html`), and with
+HTML pages are reduced to their text (:mod:`simdup.text.html`), and with
 ``tokenizer="chinese"`` the text is first segmented into words (jieba or
 rjieba) whose boundaries become spaces. A user tokenizer's tokens are joined
 with NUL bytes and hashed as tokens (folded, not split).
@@ -12,12 +15,16 @@ with NUL bytes and hashed as tokens (folded, not split).
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import logging
+import textwrap
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
-from . import _core
+from .. import _core
+from .._validation import check_flag
 from .html import check_input, html_to_text, looks_like_html
 
 Document = Union[str, bytes]
@@ -96,53 +103,86 @@ def check_encoding_errors(encoding_errors: object) -> None:
         ) from None
 
 
+TEXT_PARAMETERS_DOC = """\
+tokenizer : {"auto", "words", "chinese"} or callable, default="auto"
+    How text splits into terms (spec step 3). "auto": words (runs of
+    Unicode letters, numbers and marks), and overlapping character
+    bigrams in scripts written without spaces (Chinese, Japanese, Thai,
+    ...), which survive changed characters better than segmented words
+    and need no segmenter. "words": words only (a run of unspaced-script
+    characters is one word). "chinese": segment with ``segmenter`` first,
+    then words. A callable ``f(text) -> iterable of str`` gives the terms
+    itself (they are folded, then hashed; a NUL character inside a token
+    splits it).
+segmenter : {"jieba", "rjieba"}, default="jieba"
+    Word segmenter of ``tokenizer="chinese"``. "rjieba" (``pip install
+    'simdup[fast]'``) segments jieba's dictionary about 16 times faster
+    (``benchmarks/README.md``) with nearly the same words; fingerprints
+    differ slightly from jieba's.
+lowercase : bool, default=True
+    Fold case (spec step 2; the compatibility fold is always applied).
+fold_traditional : bool, default=True
+    Fold Traditional Chinese characters to Simplified ones (spec step 2),
+    so a copy converted to Traditional characters stays a near-duplicate.
+encoding_errors : str, default="replace"
+    How invalid UTF-8 in ``bytes`` documents is handled: "replace" (each
+    bad byte becomes U+FFFD, a word separator), "ignore", or "strict"
+    (raise ``UnicodeDecodeError``, a ``ValueError``). For HTML input the
+    same handler applies to the page's own charset.
+input : {"text", "html", "auto"}, default="auto"
+    What the documents are. "text": plain text. "html": HTML pages,
+    fingerprinted on their extracted main content (:mod:`simdup.text.html`);
+    a document may then also be a ``(page, content_type)`` pair carrying
+    the HTTP ``Content-Type`` header, whose charset decodes the bytes.
+    "auto": HTML for documents that start with an HTML tag or doctype
+    (:func:`simdup.text.html.looks_like_html`), text otherwise.
+html_content : {"main", "all"}, default="main"
+    For HTML: fingerprint the main content (drops navigation, headers,
+    footers and other boilerplate, so pages sharing only a site template
+    are not near-duplicates) or all visible text.
+"""
+"""The numpydoc of the text parameters: :class:`Preparer`'s and :class:`simdup.SimHasher`'s (see :func:`doc_block`)."""
+
+
+def doc_block(text: str, indent: int = 4) -> str:
+    """``text`` indented for a docstring whose lines are indented by ``indent`` (its first line is not)."""
+    return textwrap.indent(text, " " * indent).lstrip(" ").rstrip("\n")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Preparer:
-    """Callable turning one document into the UTF-8 bytes the core tokenizes.
+    __doc__ = f"""Callable turning one document into the UTF-8 bytes the core tokenizes.
+
+    Its fields are the *text parameters* of :class:`simdup.SimHasher`
+    (fingerprint spec steps 0-3), defined, validated and documented here
+    only: the hasher takes their names and defaults from this class
+    (:data:`TEXT_PARAMETERS`) and builds its preparer from them.
 
     Parameters
     ----------
-    tokenizer : {"auto", "words", "chinese"} or callable
-        "auto": words, and overlapping character bigrams in scripts written
-        without spaces (Chinese, Japanese, Thai, ...). "words": words only
-        (a run of unspaced-script characters is one word). "chinese": segment
-        the text into words with ``segmenter`` first, then words. A callable
-        maps the text to its tokens, which are folded and hashed as tokens.
-    segmenter : {"jieba", "rjieba"}
-    lowercase : bool
-        Fold case (part of the core's fold).
-    fold_traditional : bool
-        Fold Traditional Chinese characters to Simplified (part of the core's fold).
-    encoding_errors : str
-        Error handler for decoding bytes (as UTF-8, or an HTML page's charset).
-    input : {"text", "html", "auto"}
-        "html": documents are HTML pages, reduced to text by
-        :func:`simdup.html.html_to_text`; "auto": only documents that
-        :func:`simdup.html.looks_like_html` are. With "html" or "auto" a
-        document may also be a ``(page, content_type)`` pair.
-    html_content : {"main", "all"}
-        Main content or all visible text of an HTML page.
+    {doc_block(TEXT_PARAMETERS_DOC)}
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its documented values.
     """
 
-    def __init__(
-        self,
-        tokenizer: TokenizerSpec = "auto",
-        segmenter: str = "jieba",
-        lowercase: bool = True,
-        encoding_errors: str = "replace",
-        input: str = "auto",
-        html_content: str = "main",
-        fold_traditional: bool = True,
-    ) -> None:
-        check_tokenizer(tokenizer, segmenter)
-        check_encoding_errors(encoding_errors)
-        check_input(input, html_content)
-        self.tokenizer = tokenizer
-        self.segmenter = segmenter
-        self.lowercase = lowercase
-        self.fold_traditional = fold_traditional
-        self.encoding_errors = encoding_errors
-        self.input = input
-        self.html_content = html_content
+    tokenizer: TokenizerSpec = "auto"
+    segmenter: str = "jieba"
+    lowercase: bool = True
+    fold_traditional: bool = True
+    encoding_errors: str = "replace"
+    input: str = "auto"
+    html_content: str = "main"
+
+    def __post_init__(self) -> None:
+        check_tokenizer(self.tokenizer, self.segmenter)
+        # A string such as "no" must not reach the core as a truthy fold flag.
+        check_flag(self.lowercase, "lowercase")
+        check_flag(self.fold_traditional, "fold_traditional")
+        check_encoding_errors(self.encoding_errors)
+        check_input(self.input, self.html_content)
 
     @property
     def fold_flags(self) -> int:
@@ -195,6 +235,10 @@ class Preparer:
             segments = get_segmenter(self.segmenter)(self.text(doc))
             return _core.join_segments(segments if type(segments) is list else list(segments))
         return self.text_bytes(doc)
+
+
+TEXT_PARAMETERS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Preparer))
+"""Names of the text parameters, in :class:`Preparer`'s order."""
 
 
 def _join_tokens(tokens: Iterable[str]) -> bytes:

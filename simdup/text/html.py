@@ -580,7 +580,7 @@ def html_to_text(doc: str | bytes, content: str = "main", content_type: ContentT
     doc : str or bytes
         The page. Bytes are decoded with the charset of the BOM, the
         ``content_type`` header, the ``<meta>`` tag or detection, in that
-        order (:func:`simdup.charset.decode_html`).
+        order (:func:`simdup.text.charset.decode_html`).
     content : {"main", "all"}
     content_type : str, optional
         The HTTP ``Content-Type`` header value (only its charset is used).

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations, pairwise
 
-from simdup.distance import check_int
+from simdup._validation import check_int, check_k
 
 __all__ = [
     "COVERS_MAX_NODES",
@@ -53,7 +53,7 @@ MAX_TABLES = 256
 MAX_DIR_BITS = 26   # mirrors IX_MAX_DIR_BITS in _index.pxi
 BUFFER_BYTES = 2 * 8 * 1024  # the insert buffer (IX_BUFFER_CAP items)
 
-# Cost model, in nanoseconds, fitted roughly on this machine (see benchmarks/README_index.md).
+# Cost model, in nanoseconds, fitted roughly on this machine (see benchmarks/README.md, Hamming index).
 # Only the ratios matter: they rank designs.
 _NS_PROBE = 40.0    # permute, read two directory offsets, start a bucket
 _NS_SCAN = 1.0      # one bucket entry through the scan kernel
@@ -219,7 +219,7 @@ def _two_level(k: int, b1: int, b2: int) -> list[tuple[BitRange, ...]]:
 
 def candidate_plans(k: int, expected_n: int = 1_000_000) -> list[IndexPlan]:
     """All designs the planner weighs for ``k``, with estimates at ``expected_n``."""
-    k = _check_k(k)
+    k = check_k(k, MAX_K)
     plans = [IndexPlan(k, ((),), "scan", expected_n)]
     for blocks in range(k + 1, min(k + 7, 64) + 1):
         if math.comb(blocks, k) <= MAX_TABLES:
@@ -262,7 +262,7 @@ def plan_index(k: int = 3, expected_n: int = 1_000_000,
         ``k`` out of range, ``expected_n`` negative, or an explicit budget
         no design fits.
     """
-    k = _check_k(k)
+    k = check_k(k, MAX_K)
     expected_n = check_int(expected_n, "expected_n", 0)
     plans = candidate_plans(k, expected_n)
     budget: float
@@ -382,7 +382,7 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
         design that is not exact for ``k``, or one too complex to check
         (:class:`DesignTooComplex`).
     """
-    k = _check_k(k)
+    k = check_k(k, MAX_K)
     norm = []
     try:
         for key in tables:
@@ -407,7 +407,3 @@ def make_plan(k: int, tables, expected_n: int = 1_000_000) -> IndexPlan:
     if tuple(norm) not in _planner_designs(k) and not covers(norm, k):
         raise ValueError(f"this design misses some fingerprints within k={k} bits")
     return IndexPlan(k, tuple(norm), "custom", expected_n)
-
-
-def _check_k(k: object) -> int:
-    return check_int(k, "k", 0, MAX_K)

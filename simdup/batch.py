@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .distance import as_fingerprints, check_int
+from ._validation import as_fingerprint_vector, check_k, is_int
 from .hasher import SimHasher
 
 MAX_K = 10
@@ -40,11 +40,6 @@ class Pairs(NamedTuple):
     distance: npt.NDArray[np.uint8]
 
 
-def check_k(k: object, max_k: int = MAX_K) -> int:
-    """Return ``k`` as an int, or raise if it is not an int in ``[0, max_k]``."""
-    return check_int(k, "k", 0, max_k)
-
-
 def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint64]:
     """Table keys (bit masks) for a self-join of ``n`` fingerprints at distance ``k``.
 
@@ -57,7 +52,7 @@ def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint6
     favours fewer tables with longer runs (:mod:`simdup.dask`). Any design
     finds the same pairs.
     """
-    k = check_k(k)
+    k = check_k(k, MAX_K)
     if k == 0:
         return np.array([2**64 - 1], dtype=np.uint64)
     best: tuple[float, int] | None = None
@@ -94,10 +89,8 @@ def find_duplicates(fingerprints: object, k: int = 3) -> Pairs:
         Identical fingerprints are pairs too; a group of ``m`` identical
         fingerprints gives ``m * (m - 1) / 2`` pairs.
     """
-    fps = np.ascontiguousarray(as_fingerprints(fingerprints))
-    if fps.ndim != 1:
-        raise ValueError(f"fingerprints must be one-dimensional, got shape {fps.shape}")
-    k = check_k(k)
+    fps = as_fingerprint_vector(fingerprints)
+    k = check_k(k, MAX_K)
     i, j, d = _core.self_join(fps, join_masks(k, len(fps)), k)
     order = np.lexsort((j, i))
     return Pairs(i[order], j[order], d[order])
@@ -271,7 +264,7 @@ def dedup(
     if isinstance(docs, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"docs must be an iterable of documents, got a single document "
                         f"({type(docs).__name__}); wrap it in a list")
-    k = check_k(k)
+    k = check_k(k, MAX_K)
     check_verify(verify)
     check_shingle_size(shingle_size)
     timings: dict[str, float] = {}
@@ -478,7 +471,7 @@ def check_shingle_size(shingle_size: object) -> tuple[int, int]:
     """``(words, characters)`` from ``shingle_size``: an int (word size) or such a pair; else raise."""
     sizes = (shingle_size, DEFAULT_SHINGLE_SIZE[1]) if isinstance(shingle_size, (int, np.integer)) else shingle_size
     if (not isinstance(sizes, (tuple, list)) or len(sizes) != 2
-            or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 1 <= x <= 16 for x in sizes)):
+            or not all(is_int(x) and 1 <= x <= 16 for x in sizes)):
         raise ValueError(f"shingle_size must be an int in [1, 16] or a pair of them (words, characters), "
                          f"got {shingle_size!r}")
     return int(sizes[0]), int(sizes[1])
