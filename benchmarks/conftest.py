@@ -1,5 +1,11 @@
+import sys
+from pathlib import Path
+
 import pytest
 import shared_data  # benchmarks/shared_data.py: where the shared corpora are (SIMDUP_SHARED_DATA)
+
+# The micro-benchmarks check their results against the tests' pure-Python reference (tests/reference.py).
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def _texts(name: str, limit: int) -> list[str]:
