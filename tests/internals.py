@@ -1,0 +1,14 @@
+"""The simdup internals the tests call directly, imported in this one place.
+
+Tests should use the public API (``import simdup``); the few kernels with no
+public door (the verification shingles and their Jaccard) come from here, so
+moving a module (``simdup/dedup.py`` becoming ``simdup/batch.py``, the
+compiled core splitting) is a change to these lines only.
+"""
+
+from __future__ import annotations
+
+from simdup._core import jaccard_pairs
+from simdup.dedup import shingle_jaccard, shingle_sets
+
+__all__ = ["jaccard_pairs", "shingle_jaccard", "shingle_sets"]
