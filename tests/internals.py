@@ -9,6 +9,6 @@ compiled core splitting) is a change to these lines only.
 from __future__ import annotations
 
 from simdup._core import jaccard_pairs
-from simdup.dedup import shingle_jaccard, shingle_sets
+from simdup.dedup import choose_kept, clusters, join_masks, shingle_jaccard, shingle_sets
 
-__all__ = ["jaccard_pairs", "shingle_jaccard", "shingle_sets"]
+__all__ = ["choose_kept", "clusters", "jaccard_pairs", "join_masks", "shingle_jaccard", "shingle_sets"]

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from internals import shingle_sets
 
 import simdup
 from simdup import (
@@ -26,7 +27,6 @@ from simdup import (
     hamming,
     similarity,
 )
-from simdup.dedup import shingle_sets
 from simdup.index_plan import candidate_plans
 
 TOKENLESS = ["", "!!!", "😀🎉", "\u200b", "  \n\t ",

@@ -20,12 +20,12 @@ distributed = pytest.importorskip("distributed")
 import dask.bag as db
 import pandas as pd
 import shared_data
+from internals import clusters
 from reference import sklearn_idf as _sklearn_idf
 
 from simdup import DedupResult, SimHasher, dedup
 from simdup.dask import dedup as dask_dedup
 from simdup.dask_components import components
-from simdup.dedup import clusters
 from simdup.hasher import idf_from_df
 
 FIELDS = ("fingerprints", "n_tokens", "labels", "representative", "keep", "distance")
