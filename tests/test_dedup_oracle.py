@@ -122,7 +122,7 @@ def variant(draw: st.DrawFn, units: list[str], chinese: bool) -> list[str]:
 @st.composite
 def corpora(draw: st.DrawFn, max_sources: int = 4) -> list[str | bytes]:
     """A few source texts, each with near copies (edited, exact), token-less documents, some as UTF-8 bytes."""
-    docs: list[str | bytes] = []
+    docs: list[str] = []
     for _ in range(draw(st.integers(0, max_sources))):
         chinese = draw(st.booleans())
         units = draw(chinese_text() if chinese else english_text())
@@ -180,7 +180,7 @@ class Progress:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def __call__(self, iterable=None, *, total=None, desc=None, unit=None):  # type: ignore[no-untyped-def]
+    def __call__(self, iterable=None, *, total=None, desc=None, unit=None):
         self.calls.append(desc)
         if iterable is not None:
             return iterable
@@ -193,14 +193,14 @@ class Progress:
         pass
 
 
-def partition(labels) -> set[frozenset[int]]:  # type: ignore[no-untyped-def]
+def partition(labels) -> set[frozenset[int]]:
     groups: dict[int, set[int]] = {}
     for x, label in enumerate(list(labels)):
         groups.setdefault(int(label), set()).add(x)
     return {frozenset(g) for g in groups.values()}
 
 
-def check_against_oracle(docs, result: simdup.DedupResult, expected: Expected, verify) -> None:  # type: ignore[no-untyped-def]
+def check_against_oracle(docs, result: simdup.DedupResult, expected: Expected, verify) -> None:
     n = len(docs)
     assert partition(result.labels) == partition(expected.labels)
     assert result.labels.tolist() == expected.labels  # a cluster is named by its first document
@@ -234,7 +234,7 @@ verify_values = st.none() | st.sampled_from([0.0, 0.3, 0.5, DEFAULT_VERIFY, 1.0]
 
 
 @st.composite
-def dedup_case(draw: st.DrawFn, max_sources: int = 4):  # type: ignore[no-untyped-def]
+def dedup_case(draw: st.DrawFn, max_sources: int = 4):
     docs = draw(corpora(max_sources))
     k = draw(st.integers(0, MAX_K))
     verify = draw(verify_values)
@@ -247,7 +247,7 @@ def dedup_case(draw: st.DrawFn, max_sources: int = 4):  # type: ignore[no-untype
     return docs, k, verify, size, keep, hasher, progress
 
 
-def run_both(docs, k, verify, size, keep, hasher_kind, with_progress):  # type: ignore[no-untyped-def]
+def run_both(docs, k, verify, size, keep, hasher_kind, with_progress):
     """simdup.dedup's result, and the brute force's on the same fingerprints."""
     if hasher_kind == "fit":  # unfitted: dedup fits it on the documents, the oracle fits its own twin
         hasher, twin = SimHasher(), SimHasher().fit(docs) if docs else SimHasher()
@@ -286,7 +286,7 @@ def test_dedup_without_verification_equals_brute_force_long(case) -> None:
     check_without_verification(case)
 
 
-def check_without_verification(case) -> None:  # type: ignore[no-untyped-def]
+def check_without_verification(case) -> None:
     docs, k, _, size, keep, hasher, progress = case
     result, expected = run_both(docs, k, None, size, keep, hasher, progress)
     if expected is None:
@@ -295,7 +295,7 @@ def check_without_verification(case) -> None:  # type: ignore[no-untyped-def]
     check_against_oracle(docs, result, expected, None)
 
 
-def mixed_fingerprint_groups(docs, expected: Expected, size) -> bool:  # type: ignore[no-untyped-def]
+def mixed_fingerprint_groups(docs, expected: Expected, size) -> bool:
     """True if two documents with tokens share a fingerprint but not their shingle sets."""
     words, chars = shingle_pair(size)
     seen: dict[int, set[int]] = {}
@@ -320,7 +320,7 @@ def test_dedup_with_verification_equals_brute_force_long(case) -> None:
     check_with_verification(case)
 
 
-def check_with_verification(case) -> None:  # type: ignore[no-untyped-def]
+def check_with_verification(case) -> None:
     docs, k, verify, size, keep, hasher, progress = case
     verify = 0.8 if verify is None else verify
     result, expected = run_both(docs, k, verify, size, keep, hasher, progress)
