@@ -270,7 +270,7 @@ def run_both(docs, k, verify, size, keep, hasher_kind, with_progress):
 
 
 FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-LONG = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LONG = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

@@ -201,5 +201,5 @@ class IndexMachineLong(IndexMachine):
     """The same machine, longer sequences and many more of them (pytest --run-slow)."""
 
 
-IndexMachineLong.TestCase.settings = settings(max_examples=300, stateful_step_count=80, deadline=None)
+IndexMachineLong.TestCase.settings = settings(max_examples=200, stateful_step_count=80, deadline=None)
 test_index_state_machine_long = pytest.mark.slow(IndexMachineLong.TestCase)
