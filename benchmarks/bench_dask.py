@@ -40,7 +40,9 @@ from simdup import _core
 from simdup.dask import SHUFFLE_ROW_COST, dedup
 from simdup.batch import join_masks
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
+DATA = shared_data.data_dir()
 ROW_BYTES = {"identical": 16, "join": 28}  # (fp, doc) and (table, key, fp, doc) rows, before serialisation
 
 
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,9 @@ from pathlib import Path
 from simdup import SimHasher, dedup
 from simdup.batch import DEFAULT_K, DEFAULT_VERIFY
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
+DATA = shared_data.data_dir()
 
 
 def load(name: str, limit: int | None) -> list[str]:
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     rows = [run("Reuters-21578", load("reuters21578.jsonl.gz", args.limit), args.k, args.verify)]
     fudan = load("fudan_zh.jsonl.gz", args.limit)

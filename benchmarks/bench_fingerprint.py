@@ -27,7 +27,9 @@ import numpy as np
 import simdup
 from simdup import SimHasher
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
+DATA = shared_data.data_dir()
 
 
 def load(name: str, limit: int | None) -> list[str]:
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only profile (cProfile) default fingerprinting of 3,000 Fudan documents")
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}: the benchmark reads ../shared/data beside the repo", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     if args.profile:
         return profile_chinese()

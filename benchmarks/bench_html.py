@@ -65,7 +65,9 @@ import numpy as np
 from simdup import SimHasher
 from simdup.text.html import extract_text, extractor_version
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
+SHARED = shared_data.data_dir()
 DATA = SHARED / "web_pages_trafilatura.jsonl.gz"
 # Pages with ground-truth main content. Dragnet is AGPLv3: read here by path, never copied into the project.
 LABELLED = {"Dragnet (English, hand-made article text)": "dragnet_test.jsonl.gz",
@@ -431,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also part 0 on Dragnet's training split (built by make_dragnet_train.py)")
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(DATA.name), file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
     if not args.no_labelled:

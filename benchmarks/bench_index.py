@@ -26,8 +26,10 @@ import time
 
 import numpy as np
 
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
 PEERS = ["simdup", "faiss-multihash", "faiss-flat", "simhash", "numpy"]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+DATA = str(shared_data.data_dir())
 
 
 def rss() -> int:
@@ -67,7 +69,7 @@ def corpus_fingerprints() -> np.ndarray:
                 h, c = token_hashes(re.sub(r"\s+", " ", text).encode())
                 out.append(simhash_weighted(h, c.astype(np.int64)))
     if not out:
-        sys.exit(f"--data real needs the corpora in {os.path.normpath(DATA)}")
+        sys.exit(f"--data real needs the shared corpora: {shared_data.absent_reason() or 'none of them is in ' + DATA}")
     return np.array(out, dtype=np.uint64)
 
 

@@ -35,8 +35,10 @@ import numpy as np
 
 from simdup import SimHasher, find_duplicates
 
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT.parents[1] / "shared" / "data"
+DATA = shared_data.data_dir()
 PEERS = ROOT / ".peers"
 
 

@@ -1,19 +1,16 @@
-import gzip
-import json
-from itertools import islice
+import sys
 from pathlib import Path
 
 import pytest
+import shared_data  # benchmarks/shared_data.py: where the shared corpora are (SIMDUP_SHARED_DATA)
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The micro-benchmarks check their results against the tests' pure-Python reference (tests/reference.py).
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def _texts(name: str, limit: int) -> list[str]:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"shared corpus {path} is absent")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [t for t in (json.loads(line)["text"] for line in islice(f, limit)) if t.strip()]
+    shared_data.require(name)  # skips with the reason when the corpus is absent
+    return shared_data.texts(name, limit)
 
 
 @pytest.fixture(scope="session")

@@ -82,8 +82,10 @@ from study_v2 import (  # noqa: E402  (the edits and the data loading are shared
     load_texts,
 )
 
+import shared_data  # noqa: E402  (benchmarks/shared_data.py: the shared corpora's folder)
+
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT.parents[1] / "shared" / "data"
+DATA = shared_data.data_dir()
 OUT = ROOT / "results"
 TAU = 0.8
 WORD = re.compile(r"\w+")
@@ -516,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     if args.tiny:
         args.sources, args.background, args.unrelated = 12, 60, 2000

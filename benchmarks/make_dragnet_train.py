@@ -35,8 +35,10 @@ from pathlib import Path
 
 from simdup.text.charset import decode_html
 
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
 PROJECT = Path(__file__).resolve().parents[1]
-TEST_SPLIT = PROJECT.parent / "shared" / "data" / "dragnet_test.jsonl.gz"
+TEST_SPLIT = shared_data.path("dragnet_test.jsonl.gz")
 COMMENTS_MARKER = re.compile(r"!@#\$%\^&\*\(\)\s+COMMENTS")
 
 

@@ -17,13 +17,14 @@ import argparse
 import gzip
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from simdup import SimHasher
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
+DATA = shared_data.data_dir()
 WEIGHTINGS = {
     "IDF cap 5 %": {"idf_cap_df": 0.05},
     "IDF cap 10 % (default)": {},
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true")
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     limit, n_pairs = (300, 20_000) if args.tiny else (None, args.pairs)
     rng = np.random.default_rng(3)

@@ -49,8 +49,10 @@ import numpy as np
 from simdup import SimHasher, _core
 from simdup.idf import idf_from_df, quantize
 
+import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SIMDUP_SHARED_DATA)
+
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT.parents[1] / "shared" / "data"
+DATA = shared_data.data_dir()
 
 # Scripts written without spaces between words (spec v2): Han (with extension A,
 # compatibility ideographs and the supplementary planes), kana (incl. half-width
@@ -446,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     if not DATA.exists():
-        print(f"no data at {DATA}", file=sys.stderr)
+        print(shared_data.absent_reason(), file=sys.stderr)
         return 2
     n_src, n_bg = (30, 150) if args.tiny else (args.sources, args.background)
     rng = np.random.default_rng(11)

@@ -1,21 +1,17 @@
-import gzip
-import json
-import os
-from itertools import islice
+import sys
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reuters-sample.jsonl.gz"
+# The one loader of the shared corpora (benchmarks/shared_data.py), for the tests as for the benchmarks.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import shared_data  # noqa: E402
 
 
 def shared_records(name: str, limit: int) -> list[dict]:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"shared corpus {path} is absent (tests read ../shared/data beside the repo)")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in islice(f, limit)]
+    """The first ``limit`` records of a shared corpus; skips the test when it is absent."""
+    shared_data.require(name)
+    return shared_data.records(name, limit)
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
 import re
 from functools import lru_cache
 
 import numpy as np
-import pytest
+import shared_data
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-REUTERS = os.path.join(DATA, "reuters21578.jsonl.gz")
+REUTERS = "reuters21578.jsonl.gz"
 
 
 def flip(fp: int, rng: np.random.Generator, bits: int) -> int:
@@ -40,16 +36,14 @@ def reuters_fingerprints() -> np.ndarray:
     Real text gives skewed fingerprints: exact duplicates and near-duplicate
     wire stories. Skips when the shared corpus is absent.
     """
-    if not os.path.exists(REUTERS):
-        pytest.skip(f"real fingerprints need {os.path.normpath(REUTERS)} (shared corpus absent)")
+    shared_data.require(REUTERS)
     from simdup._core import simhash_weighted, token_hashes
 
     out = []
-    with gzip.open(REUTERS, "rt", encoding="utf-8") as f:
-        for line in f:
-            text = _doc_text(json.loads(line)).lower()
-            hashes, counts = token_hashes(re.sub(r"\s+", " ", text).encode())
-            out.append(simhash_weighted(hashes, counts.astype(np.int64)))
+    for rec in shared_data.iter_records(REUTERS):
+        text = _doc_text(rec).lower()
+        hashes, counts = token_hashes(re.sub(r"\s+", " ", text).encode())
+        out.append(simhash_weighted(hashes, counts.astype(np.int64)))
     return np.array(out, dtype=np.uint64)
 
 

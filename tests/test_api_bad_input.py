@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from internals import shingle_sets
 
 import simdup
 from simdup import (
@@ -25,7 +26,6 @@ from simdup import (
     hamming,
     similarity,
 )
-from simdup.batch import shingle_sets
 from simdup.index import _file as _index_file
 from simdup.index.plan import candidate_plans
 

@@ -8,15 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def test_bench_fingerprint_tiny(tmp_path: Path) -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     out = tmp_path / "rows.json"
     run = subprocess.run([sys.executable, str(BENCH / "bench_fingerprint.py"), "--tiny", "--json", str(out)],
                          capture_output=True, text=True, timeout=300)
@@ -38,8 +37,7 @@ def test_bench_join_tiny(tmp_path: Path) -> None:
 
 
 def test_bench_dedup_tiny() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     run = subprocess.run([sys.executable, str(BENCH / "bench_dedup.py"), "--limit", "40"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -47,8 +45,7 @@ def test_bench_dedup_tiny() -> None:
 
 
 def test_bench_html_tiny() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     for module in ("resiliparse", "selectolax", "trafilatura"):
         pytest.importorskip(module, reason="bench_html.py needs the html and bench extras")
     run = subprocess.run([sys.executable, str(BENCH / "bench_html.py"), "--limit", "30", "--pairs", "10"],
@@ -63,8 +60,7 @@ def test_bench_html_tiny() -> None:
 
 
 def test_bench_dask_tiny() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     pytest.importorskip("distributed", reason="bench_dask.py needs the dask extra")
     run = subprocess.run([sys.executable, str(BENCH / "bench_dask.py"), "--copies", "2", "--limit", "300",
                           "--workers", "1", "--partitions", "2", "--shuffle-rows", "100000"],
@@ -75,8 +71,7 @@ def test_bench_dask_tiny() -> None:
 
 
 def test_eval_quality_tiny(tmp_path: Path) -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     for module in ("datasketch", "simhash", "opencc"):
         pytest.importorskip(module, reason="eval_quality.py compares with datasketch and simhash, edits with opencc")
     run = subprocess.run([sys.executable, str(BENCH / "eval_quality.py"), "--tiny", "--out", str(tmp_path)],
@@ -92,8 +87,7 @@ def test_eval_quality_tiny(tmp_path: Path) -> None:
 
 
 def test_study_v2_tiny() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     pytest.importorskip("opencc", reason="study_v2.py folds Traditional Chinese with opencc")
     run = subprocess.run([sys.executable, str(BENCH / "study_v2.py"), "--tiny", "--corpus", "dragnet"],
                          capture_output=True, text=True, timeout=300)
@@ -102,8 +96,7 @@ def test_study_v2_tiny() -> None:
 
 
 def test_probe_unrelated_tiny() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require()
     run = subprocess.run([sys.executable, str(BENCH / "probe_unrelated.py"), "--tiny"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -111,9 +104,7 @@ def test_probe_unrelated_tiny() -> None:
 
 
 def test_make_dragnet_train_on_a_tiny_mirror(tmp_path: Path) -> None:
-    test_split = SHARED / "dragnet_test.jsonl.gz"
-    if not test_split.exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    test_split = shared_data.require("dragnet_test.jsonl.gz")
     import gzip
 
     with gzip.open(test_split, "rt", encoding="utf-8") as f:

@@ -126,7 +126,7 @@ def test_fingerprint_matches_reference(docs, ngram_range, tf_mode, lowercase, tr
 @given(st.lists(texts.filter(lambda t: all(_assigned_alike(c) for c in t)), min_size=1, max_size=4),
        st.integers(1, 4), st.integers(1, 6), st.booleans())
 def test_verification_shingles_match_reference(docs, word_n, char_n, traditional) -> None:
-    from simdup.batch import shingle_sets
+    from internals import shingle_sets
 
     hasher = SimHasher(input="text", fold_traditional=traditional)
     indptr, terms = shingle_sets(hasher, docs, (word_n, char_n))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
 import signal
 import threading
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,8 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 import dask.bag as db
 import pandas as pd
+import shared_data
+from internals import clusters
 from reference import sklearn_idf as _sklearn_idf
 
 from simdup import DedupResult, SimHasher, dedup
@@ -29,7 +29,6 @@ from simdup.dask_components import components
 from simdup.batch import clusters
 from simdup.idf import idf_from_df
 
-SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
 FIELDS = ("fingerprints", "n_tokens", "labels", "representative", "keep", "distance")
 
 
@@ -54,11 +53,8 @@ def sync_scheduler():
 
 @pytest.fixture(scope="module")
 def reuters() -> list[dict]:
-    path = SHARED / "reuters21578.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"shared corpus {path} is absent")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    shared_data.require("reuters21578.jsonl.gz")
+    return shared_data.records("reuters21578.jsonl.gz")
 
 
 def frame(records: list[dict], npartitions: int) -> dd.DataFrame:
@@ -159,11 +155,8 @@ def test_bag_of_documents_and_of_dicts(reuters: list[dict]) -> None:
 @pytest.mark.usefixtures("sync_scheduler")
 def test_html_pages_with_their_content_types() -> None:
     pytest.importorskip("resiliparse", reason="HTML input needs the html extra")
-    path = SHARED / "web_pages_trafilatura.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"shared corpus {path} is absent")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        pages = [json.loads(line)["html"].encode("utf-8") for line in islice(f, 120)]
+    shared_data.require("web_pages_trafilatura.jsonl.gz")
+    pages = [r["html"].encode("utf-8") for r in shared_data.iter_records("web_pages_trafilatura.jsonl.gz", 120)]
     pages += pages[::7]  # exact copies: the same main content
     types = ["text/html; charset=utf-8" if n % 2 else None for n in range(len(pages))]
     hasher = SimHasher.default().set_params(input="html")
@@ -257,15 +250,15 @@ def read_bag(path: Path, npartitions: int) -> db.Bag:
 
 
 def shared_texts(name: str, limit: int | None = None) -> list[str]:
-    with gzip.open(SHARED / name, "rt", encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in islice(f, limit)]
+    shared_data.require(name)
+    return shared_data.texts(name, limit, nonblank=False)
 
 
 def test_local_cluster_on_real_data_matches_dedup(client, reuters: list[dict]) -> None:
     # All of Reuters-21578, read by the workers from the shared file.
     texts = [r["text"] for r in reuters]
     local = dedup(texts)
-    result = dask_dedup(read_bag(SHARED / "reuters21578.jsonl.gz", 6), id_column="id")
+    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 6), id_column="id")
     assert_same(local, result.to_local())
     assert result.summary["duplicates_removed"] == local.summary["duplicates_removed"] > 300
     # Chinese: a slice of Fudan (jieba), each document its own partition row.
@@ -286,7 +279,7 @@ def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) ->
         if phase == "fingerprint":
             threading.Timer(0.3, lambda: (os.kill(victim, signal.SIGKILL), killed.set())).start()
 
-    result = dask_dedup(read_bag(SHARED / "reuters21578.jsonl.gz", 8), id_column="id", progress=kill_soon)
+    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 8), id_column="id", progress=kill_soon)
     assert killed.wait(10)
     assert_same(local, result.to_local())
     assert victim not in client.run(os.getpid).values()  # the nanny started a new worker

@@ -9,15 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simdup import SimHasher
-from simdup.batch import (
-    choose_kept,
-    clusters,
-    dedup,
-    find_duplicates,
-    join_masks,
-    shingle_jaccard,
-)
+from internals import choose_kept, clusters, join_masks, shingle_jaccard
+
+from simdup import SimHasher, dedup, find_duplicates
 
 
 def brute_pairs(fps: list[int], k: int) -> set[tuple[int, int, int]]:

@@ -75,10 +75,14 @@ def test_auto_input_is_the_default_and_text_input_reads_markup_as_text() -> None
 
 def test_auto_input_detects_html() -> None:
     auto = SimHasher(input="auto", use_idf=False)
-    html, text = SimHasher(input="html", use_idf=False), SimHasher(use_idf=False)
+    html, text = SimHasher(input="html", use_idf=False), SimHasher(input="text", use_idf=False)
     assert auto.fingerprint(page(ARTICLE)) == html.fingerprint(page(ARTICLE))
-    plain = "Prices < 5 dollars and x > y are not markup"
+    assert text.fingerprint(page(ARTICLE)) != html.fingerprint(page(ARTICLE))  # so the line above can fail
+    # Plain text that mentions tags: read as HTML, the tags and the script's text would vanish.
+    plain = ("Prices < 5 dollars and x > y are not markup; the <b>bold</b> tag and a <script>alert(1)</script> "
+             "element are words of this sentence about writing web pages by hand")
     assert auto.fingerprint(plain) == text.fingerprint(plain)
+    assert html.fingerprint(plain) != text.fingerprint(plain)  # so the line above can fail
     for doc in ("<!doctype html><p>x", "  <HTML>", "\ufeff<html>", "<!-- c --><div>x</div>", b"<body>x",
                 "<p>a</p>".encode("utf-16")):
         assert looks_like_html(doc), doc

@@ -189,7 +189,10 @@ def test_online_api_roundtrip():
     assert 8 not in index
     assert index.add_if_new(0xFF ^ 0b1111, 8) == (True, [])
     index.remove(7)
-    assert 7 not in index and index.query(0xFF) == [(8, 4)] if index.k >= 4 else True
+    assert index.k == 3 and 7 not in index and 8 in index and len(index) == 1
+    assert index.query(0xFF) == []  # 7 is gone, and 8 is 4 bits away: beyond k
+    assert index.query(0xFF ^ 0b1) == [(8, 3)]
+    assert index.add_if_new(0xFF ^ 0b11, 9) == (False, [(8, 2)])  # 7 no longer answers either
     assert index.query(0xFF ^ 0b1111) == [(8, 0)]
     index.add(0xFF, 7)  # an id can come back after removal
     assert index.query(0xFF) == [(7, 0)]

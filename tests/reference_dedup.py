@@ -1,0 +1,120 @@
+"""Brute-force oracle of batch dedup (``simdup.dedup``): every pair, Python sets, a graph search.
+
+Slow and obvious on purpose. What it takes from simdup is only what is not
+under test here: the fingerprints and token counts (the hasher has its own
+oracle, tests/reference.py). Shingles come from ``reference.shingles``.
+
+The contract it follows (``simdup.dedup``'s docstring and ``DedupResult``'s):
+
+* documents whose fingerprints differ in at most ``k`` bits are candidates,
+  except token-less documents (0 tokens), which are never duplicates;
+* with ``verify``, a candidate pair is a link only when the Jaccard
+  similarity of the two documents' shingle sets is at least ``verify``
+  (two empty sets: 1); with ``verify=None`` every candidate is a link;
+* clusters are the connected components of the links; a cluster's label is
+  its first (smallest) document;
+* ``keep="first"`` keeps the first document of a cluster, ``"longest"`` the
+  longest (``len`` of the str or bytes), the earliest among equals, a
+  callable ``key(index)`` the document with the smallest key, the earliest
+  among equals;
+* ``distance`` is each document's Hamming distance to its cluster's kept document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+import reference as ref
+
+Keep = Union[str, Callable[[int], object]]
+
+
+def popcount(x: int) -> int:
+    return bin(x).count("1")
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    """``|a & b| / |a | b|``; two empty sets are identical (1.0)."""
+    union = len(a | b)
+    return 1.0 if union == 0 else len(a & b) / union
+
+
+def as_text(doc: str | bytes) -> str:
+    return doc if isinstance(doc, str) else doc.decode("utf-8")
+
+
+@dataclass
+class Expected:
+    fingerprints: list[int]
+    n_tokens: list[int]
+    candidates: set[tuple[int, int]]  # pairs within k, both with tokens
+    links: set[tuple[int, int]]  # candidates that pass verification
+    jaccard: dict[tuple[int, int], float]  # of every candidate (when verify is not None)
+    labels: list[int]
+    representative: list[int]
+    distance: list[int]
+
+
+def components(n: int, links: set[tuple[int, int]]) -> list[int]:
+    """Each node's component, named by its smallest node (a depth-first search from each node in order)."""
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for a, b in links:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            for nxt in neighbours[stack.pop()]:
+                if label[nxt] < 0:
+                    label[nxt] = start
+                    stack.append(nxt)
+    return label
+
+
+def kept(labels: list[int], docs: Sequence[str | bytes], keep: Keep) -> list[int]:
+    """The document each cluster keeps, for every document."""
+    members: dict[int, list[int]] = {}
+    for x, label in enumerate(labels):
+        members.setdefault(label, []).append(x)
+    if keep == "first":
+        def rank(x: int) -> tuple:
+            return (x,)
+    elif keep == "longest":
+        def rank(x: int) -> tuple:
+            return (-len(docs[x]), x)
+    else:
+        assert callable(keep)
+        keys = [keep(x) for x in range(len(docs))]
+
+        def rank(x: int) -> tuple:
+            return (keys[x], x)
+    winner = {label: min(group, key=rank) for label, group in members.items()}
+    return [winner[label] for label in labels]
+
+
+def brute_force_dedup(docs: Sequence[str | bytes], fingerprints: Sequence[int], n_tokens: Sequence[int], k: int,
+                      verify: float | None, shingle_size: tuple[int, int], keep: Keep = "first",
+                      lower: bool = True, traditional: bool = True) -> Expected:
+    """What ``simdup.dedup`` should return for plain-text ``docs`` fingerprinted as ``fingerprints``."""
+    n = len(docs)
+    fps = [int(f) for f in fingerprints]
+    candidates = {(a, b) for a in range(n) for b in range(a + 1, n)
+                  if n_tokens[a] > 0 and n_tokens[b] > 0 and popcount(fps[a] ^ fps[b]) <= k}
+    sims: dict[tuple[int, int], float] = {}
+    if verify is None:
+        links = set(candidates)
+    else:
+        words, chars = shingle_size
+        shingles = [ref.shingles(as_text(d), words, chars, lower, traditional) for d in docs]
+        sims = {(a, b): jaccard(shingles[a], shingles[b]) for a, b in candidates}
+        links = {pair for pair, s in sims.items() if s >= verify}
+    labels = components(n, links)
+    representative = kept(labels, docs, keep)
+    distance = [popcount(fps[x] ^ fps[representative[x]]) for x in range(n)]
+    return Expected(fps, [int(t) for t in n_tokens], candidates, links, sims, labels, representative, distance)
