@@ -9,8 +9,8 @@ written out in ``simdup/hasher.py`` and mirrored by ``tests/reference.py``.
 
 from libc.math cimport floor, log
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
+from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport (
     PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
@@ -19,6 +19,8 @@ from cpython.unicode cimport (
 import threading
 
 import numpy as np
+
+include "_primitives.pxi"
 
 cdef extern from *:
     """
@@ -412,12 +414,8 @@ cdef struct Scratch:
     uint64_t used
     uint64_t window[MAX_NGRAM]  # last word (term) hashes, a ring
     uint64_t n_words
-    uint64_t* units            # MODE_SHINGLES: the hashes of the words
-    size_t n_units
-    size_t units_cap
-    uint64_t* chars            # MODE_SHINGLES: the non-space characters (code points)
-    size_t n_chars
-    size_t chars_cap
+    GrowArray units            # MODE_SHINGLES: uint64 hashes of the words
+    GrowArray chars            # MODE_SHINGLES: the non-space characters (uint64 code points)
     uint64_t n_unspaced        # MODE_SHINGLES: unspaced-script characters among them
     int lo
     int hi
@@ -459,10 +457,8 @@ cdef int _scratch_init(Scratch* s, int lo, int hi, int flags, int char_n=1) exce
     s.keys = NULL
     s.counts = NULL
     s.order = NULL
-    s.units = NULL
-    s.chars = NULL
-    s.units_cap = 0
-    s.chars_cap = 0
+    grow_init(&s.units)
+    grow_init(&s.chars)
     if s.word == NULL or _scratch_alloc(s, 1024) != 0:
         _scratch_release(s)
         raise MemoryError()
@@ -482,11 +478,9 @@ cdef void _scratch_free(Scratch* s) noexcept nogil:
 cdef void _scratch_release(Scratch* s) noexcept nogil:
     _scratch_free(s)
     free(s.word)
-    free(s.units)
-    free(s.chars)
+    grow_free(&s.units)
+    grow_free(&s.chars)
     s.word = NULL
-    s.units = NULL
-    s.chars = NULL
 
 
 cdef void _scratch_reset(Scratch* s) noexcept nogil:
@@ -495,8 +489,8 @@ cdef void _scratch_reset(Scratch* s) noexcept nogil:
         s.counts[s.order[k]] = 0
     s.used = 0
     s.n_words = 0
-    s.n_units = 0
-    s.n_chars = 0
+    s.units.n = 0
+    s.chars.n = 0
     s.n_unspaced = 0
     s.word_len = 0
     s.run_len = 0
@@ -709,24 +703,9 @@ cdef inline bint _is_space(uint32_t cp) noexcept nogil:
             or cp == 0x3000)
 
 
-cdef inline int _push_hash(uint64_t** buf, size_t* n, size_t* cap, uint64_t h) noexcept nogil:
-    cdef uint64_t* bigger
-    cdef size_t new_cap
-    if n[0] == cap[0]:
-        new_cap = 2 * cap[0] if cap[0] else 1024
-        bigger = <uint64_t*>realloc(buf[0], new_cap * sizeof(uint64_t))
-        if bigger == NULL:
-            return -1
-        buf[0] = bigger
-        cap[0] = new_cap
-    buf[0][n[0]] = h
-    n[0] += 1
-    return 0
-
-
 cdef inline void _shingle_flush_word(Scratch* s) noexcept nogil:
     if s.word_len:
-        if _push_hash(&s.units, &s.n_units, &s.units_cap, _xxh64(s.word, s.word_len, 0)) != 0:
+        if grow_push(&s.units, _xxh64(s.word, s.word_len, 0)) != 0:
             s.failed = 1
         s.word_len = 0
 
@@ -738,7 +717,7 @@ cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
         _shingle_flush_word(s)
         return
     # A character is its code point: a shingle hashes its code points, no hash per character.
-    if _push_hash(&s.chars, &s.n_chars, &s.chars_cap, cp) != 0:
+    if grow_push(&s.chars, <uint64_t>cp) != 0:
         s.failed = 1
     cls = sd_char_class(cp)
     if cls == SD_UNSPACED:
@@ -806,10 +785,10 @@ cdef void _scan_shingles(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept no
         for x in range(n_out):
             _shingle_char(s, sd_t2s(out[x]) if t2s else out[x])
     _shingle_flush_word(s)
-    if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= s.n_chars:
-        _count_char_ngrams(s, s.chars, s.n_chars, s.char_n)
+    if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= <uint64_t>s.chars.n:
+        _count_char_ngrams(s, <uint64_t*>s.chars.data, s.chars.n, s.char_n)
     else:
-        _count_ngrams(s, s.units, s.n_units, s.lo)
+        _count_ngrams(s, <uint64_t*>s.units.data, s.units.n, s.lo)
 
 
 # --------------------------------------------------------------------------
@@ -947,12 +926,11 @@ def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int cha
     """
     cdef _Docs d = _Docs(docs)
     cdef Py_ssize_t i
-    cdef uint64_t k, total = 0, cap = 1 << 16
-    cdef uint64_t* buf = <uint64_t*>malloc(cap * sizeof(uint64_t))
-    cdef uint64_t* bigger
+    cdef uint64_t k
+    cdef uint64_t* dst
+    cdef GrowArray buf       # uint64: every document's terms, one after another
     cdef Scratch s
-    if buf == NULL:
-        raise MemoryError()
+    grow_init(&buf)
     indptr = np.zeros(d.n + 1, dtype=np.int64)
     cdef int64_t[::1] ip = indptr
     try:
@@ -968,27 +946,23 @@ def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int cha
                     _scan(&s, d.ptrs[i], d.lens[i])
                 if s.failed:
                     break
-                if total + s.used > cap:
-                    while total + s.used > cap:
-                        cap *= 2
-                    bigger = <uint64_t*>realloc(buf, cap * sizeof(uint64_t))
-                    if bigger == NULL:
-                        s.failed = 1
-                        break
-                    buf = bigger
+                if grow_reserve(&buf, <Py_ssize_t>s.used, sizeof(uint64_t)) != 0:
+                    s.failed = 1
+                    break
+                dst = <uint64_t*>buf.data + buf.n
                 for k in range(s.used):
-                    buf[total + k] = s.keys[s.order[k]]
-                total += s.used
-                ip[i + 1] = total
+                    dst[k] = s.keys[s.order[k]]
+                buf.n += <Py_ssize_t>s.used
+                ip[i + 1] = buf.n
         _scratch_release(&s)
         if s.failed:
             raise MemoryError("out of memory while collecting the documents' tokens")
-        terms = np.empty(total, dtype=np.uint64)
-        if total:
-            _copy_u64(terms, buf, total)
+        terms = np.empty(buf.n, dtype=np.uint64)
+        if buf.n:
+            _copy_u64(terms, <uint64_t*>buf.data, buf.n)
         return indptr, terms
     finally:
-        free(buf)
+        grow_free(&buf)
 
 
 cdef void _copy_u64(uint64_t[::1] out, const uint64_t* src, uint64_t n) noexcept:
