@@ -1,5 +1,7 @@
 """Type stubs for the compiled core (simdup/_core.pyx)."""
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -59,6 +61,13 @@ def jaccard_pairs(
 
 
 # --- index kernels ---
+
+INDEX_MAX_K: int
+INDEX_MAX_DIR_BITS: int
+INDEX_BUFFER_CAP: int
+
+def index_dir_bits(n: int, p: int) -> int: ...
+def index_sections(count: int, dir_bits: list[int]) -> dict[str, tuple[np.dtype[Any], int]]: ...
 
 class HammingIndex:
     """Compiled engine of simdup.SimHashIndex (use that class)."""

@@ -16,6 +16,8 @@ from cpython.unicode cimport (
     PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
 )
 
+cimport cython
+
 import threading
 
 import numpy as np
@@ -1035,4 +1037,11 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
 
 
 include "_dedup.pxi"
+include "_rwlock.pxi"
+include "_index_tables.pxi"
+include "_index_segment.pxi"
+include "_index_probe.pxi"
+include "_index_compact.pxi"
+include "_index_persist.pxi"
+include "_index_validate.pxi"
 include "_index.pxi"
