@@ -10,6 +10,8 @@ import numpy.typing as npt
 SPEC_VERSION: int
 UNICODE_VERSION: str
 FLAGS: dict[str, int]
+MAX_NGRAM: int
+TF_MODES: dict[str, int]
 
 def xxh64(data: bytes | bytearray | memoryview, seed: int = 0) -> int: ...
 def char_class(cp: int) -> int: ...
@@ -45,6 +47,8 @@ def simhash_weighted(hashes: npt.NDArray[np.uint64], weights: npt.NDArray[np.int
 def join_segments(segments: list[str]) -> bytes: ...
 
 # --- batch dedup kernels ---
+
+JOIN_MAX_K: int
 
 def self_join(
     fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0

@@ -71,7 +71,7 @@ cdef extern from "Python.h":
 # --------------------------------------------------------------------------
 
 cdef enum:
-    MAX_NGRAM = 16
+    NGRAM_MAX = 16
     TF_RAW = 0
     TF_SUBLINEAR = 1
     TF_BINARY = 2
@@ -194,6 +194,13 @@ FLAGS = {"auto": MODE_AUTO, "words": MODE_WORDS, "delimited": MODE_DELIMITED, "s
 
 UNICODE_VERSION = SD_UNICODE_VERSION.decode("ascii")
 """Unicode version of the compiled character tables."""
+
+MAX_NGRAM = NGRAM_MAX
+"""Largest n-gram size the kernels count: word n-grams of ``ngram_lo..ngram_hi``
+and character shingles of ``char_n`` are at most this long (ring and buffer sizes)."""
+
+TF_MODES = {"raw": TF_RAW, "sublinear": TF_SUBLINEAR, "binary": TF_BINARY}
+"""The term-frequency modes of :func:`fingerprint_batch` (its ``tf_mode`` argument)."""
 
 # ASCII classes and case: the tokenizer's fast path.
 cdef uint8_t ASCII_CLASS[128]
@@ -414,7 +421,7 @@ cdef struct Scratch:
     uint64_t* order           # slots in first-seen order, for iteration and reset
     uint64_t cap
     uint64_t used
-    uint64_t window[MAX_NGRAM]  # last word (term) hashes, a ring
+    uint64_t window[NGRAM_MAX]  # last word (term) hashes, a ring
     uint64_t n_words
     GrowArray units            # MODE_SHINGLES: uint64 hashes of the words
     GrowArray chars            # MODE_SHINGLES: the non-space characters (uint64 code points)
@@ -544,17 +551,17 @@ cdef inline void _count(Scratch* s, uint64_t h) noexcept nogil:
 
 cdef inline uint64_t _ngram_hash(const uint64_t* ring, uint64_t n_seen, int size) noexcept nogil:
     # An n-gram hashes its units' hashes, written as n little-endian 8-byte words.
-    cdef uint8_t buf[8 * MAX_NGRAM]
+    cdef uint8_t buf[8 * NGRAM_MAX]
     cdef int k
     for k in range(size):
-        sd_write64(buf + 8 * k, ring[(n_seen - size + k) % MAX_NGRAM])
+        sd_write64(buf + 8 * k, ring[(n_seen - size + k) % NGRAM_MAX])
     return _xxh64(buf, 8 * size, 0)
 
 
 cdef void _emit_term(Scratch* s, uint64_t h) noexcept nogil:
     """Count a term (word or character bigram) and the n-grams of terms it closes."""
     cdef int size
-    s.window[s.n_words % MAX_NGRAM] = h
+    s.window[s.n_words % NGRAM_MAX] = h
     s.n_words += 1
     for size in range(s.lo, s.hi + 1):
         if size == 1:
@@ -733,7 +740,7 @@ cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
 cdef void _count_ngrams(Scratch* s, const uint64_t* units, size_t n_units, int size) noexcept nogil:
     # A stream shorter than the shingle size is represented by its units.
     cdef size_t x
-    cdef uint8_t buf[8 * MAX_NGRAM]
+    cdef uint8_t buf[8 * NGRAM_MAX]
     cdef int k
     if n_units < <size_t>size or size == 1:
         for x in range(n_units):
@@ -749,7 +756,7 @@ cdef void _count_char_ngrams(Scratch* s, const uint64_t* cps, size_t n_cps, int 
     # Character n-gram: XXH64 of its code points as 4-byte little-endian words; a text
     # shorter than the size is represented by its characters (hashed one by one).
     cdef size_t x
-    cdef uint8_t buf[4 * MAX_NGRAM]
+    cdef uint8_t buf[4 * NGRAM_MAX]
     cdef int k
     cdef uint32_t v
     if n_cps < <size_t>size:
@@ -847,8 +854,8 @@ cdef uint64_t _fingerprint(Scratch* s, const uint8_t* t, Py_ssize_t n,
 
 
 cdef int _check_ngram(int lo, int hi) except -1:
-    if not (1 <= lo <= hi <= MAX_NGRAM):
-        raise ValueError(f"ngram range must satisfy 1 <= lo <= hi <= {MAX_NGRAM}, got ({lo}, {hi})")
+    if not (1 <= lo <= hi <= NGRAM_MAX):
+        raise ValueError(f"ngram range must satisfy 1 <= lo <= hi <= {NGRAM_MAX}, got ({lo}, {hi})")
     return 0
 
 

@@ -2,6 +2,18 @@
 # Included from _core.pyx (one compiled module) after _primitives.pxi, whose
 # popcount, Hamming scan, radix sort and growable arrays the self-join uses.
 
+JOIN_MAX_K = 10
+"""Largest ``k`` of the batch dedup (``simdup.dedup``, the CLI, ``simdup.dask``).
+
+:func:`self_join` itself is exact for any ``k`` in ``[0, 64]`` given masks
+that cover it; the limit is where join designs stop paying. A design trades
+tables (each a radix sort of all n fingerprints) against key bits (runs of
+equal keys are compared all-pairs), and both costs grow fast with k: for a
+million fingerprints the planner's best at ``k = 10`` is already 1001 tables
+of 18-bit keys (``simdup.dedup.join_masks``).
+"""
+
+
 cdef struct JoinPairs:
     GrowArray i              # int64: the smaller row of each pair
     GrowArray j              # int64: the larger row
