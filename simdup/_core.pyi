@@ -1,9 +1,15 @@
-"""Type stubs for the compiled core (simdup/_core.pyx)."""
+"""Type stubs for the compiled core (simdup/_core.pyx).
+
+Check them against the built module with
+``python -m mypy.stubtest simdup._core --mypy-config-file setup.cfg
+--allowlist simdup/_core.stubtest-allowlist`` (from the repository root).
+"""
 
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
 
 # --- fingerprint kernels -------------------------------------------------------
 
@@ -17,12 +23,14 @@ def xxh64(data: bytes | bytearray | memoryview, seed: int = 0) -> int: ...
 def char_class(cp: int) -> int: ...
 def fold_char(cp: int, lower: bool = True, t2s: bool = False) -> list[int]: ...
 
+@disjoint_base
 class TermWeights:
     default_weight: int
     size: int
-    def __init__(
-        self, terms: npt.NDArray[np.uint64], weights: npt.NDArray[np.uint32], default_weight: int
-    ) -> None: ...
+    # A cdef class: __cinit__ takes the arguments, so they belong to __new__.
+    def __new__(
+        cls, terms: npt.NDArray[np.uint64], weights: npt.NDArray[np.uint32], default_weight: int
+    ) -> Self: ...
     def __len__(self) -> int: ...
     def get(self, term: int) -> int: ...
 
@@ -73,6 +81,7 @@ INDEX_BUFFER_CAP: int
 def index_dir_bits(n: int, p: int) -> int: ...
 def index_sections(count: int, dir_bits: list[int]) -> dict[str, tuple[np.dtype[Any], int]]: ...
 
+@disjoint_base
 class HammingIndex:
     """Compiled engine of simdup.SimHashIndex (use that class)."""
 
@@ -81,7 +90,7 @@ class HammingIndex:
     @property
     def nbytes(self) -> int: ...
     def __len__(self) -> int: ...
-    def __contains__(self, id: object) -> bool: ...
+    def __contains__(self, id: object, /) -> bool: ...
     def _configure(self, k: int, tables: list[tuple[int, list[tuple[int, int]]]]) -> None: ...
     def query(self, fingerprint: int) -> list[tuple[int, int]]: ...
     def _query_many(
