@@ -57,6 +57,7 @@ def join_segments(segments: list[str]) -> bytes: ...
 # --- batch dedup kernels ---
 
 JOIN_MAX_K: int
+JOIN_RADIX_BITS: int
 
 def self_join(
     fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0

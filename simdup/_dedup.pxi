@@ -14,6 +14,11 @@ of 18-bit keys (``simdup.dedup.join_masks``).
 """
 
 
+JOIN_RADIX_BITS = RADIX_BITS
+"""Key bits the self-join sorts per radix pass: a table with ``b``-bit keys costs
+``ceil(b / JOIN_RADIX_BITS)`` scatter passes over the fingerprints (for a cost model)."""
+
+
 cdef struct JoinPairs:
     GrowArray i              # int64: the smaller row of each pair
     GrowArray j              # int64: the larger row

@@ -120,6 +120,11 @@ ctypedef fused radix_val_t:
     uint32_t
     uint64_t
 
+cdef enum:
+    RADIX_BITS = 8                   # key bits sorted per pass (a digit)
+    RADIX_BUCKETS = 1 << RADIX_BITS
+    RADIX_DIGITS = 64 // RADIX_BITS  # digits of a 64-bit key
+
 
 cdef void radix_sort(uint64_t* keys, radix_val_t* vals, Py_ssize_t n, int bits,
                      uint64_t* keys_tmp, radix_val_t* vals_tmp) noexcept nogil:
@@ -143,35 +148,34 @@ cdef void radix_sort(uint64_t* keys, radix_val_t* vals, Py_ssize_t n, int bits,
     11-bit ones here: 256 write streams stay in the write-combining buffers
     and L1, 2048 do not (measured on the index build and the self-join).
     """
-    cdef Py_ssize_t count[8 * 256]      # 16 KiB: fine on any thread's stack
+    cdef Py_ssize_t count[RADIX_DIGITS * RADIX_BUCKETS]  # 16 KiB: fine on any thread's stack
     cdef Py_ssize_t* h
-    cdef Py_ssize_t i, total, c
+    cdef Py_ssize_t i, total, c, b
     cdef uint64_t x
     cdef uint64_t* home_keys = keys
     cdef radix_val_t* home_vals = vals
     cdef uint64_t* kt
     cdef radix_val_t* vt
-    cdef int digit, shift, ndigits = min(max((bits + 7) // 8, 1), 8)
-    cdef unsigned int b
+    cdef int digit, shift, ndigits = min(max((bits + RADIX_BITS - 1) // RADIX_BITS, 1), RADIX_DIGITS)
     if n < 2:
         return
-    memset(count, 0, ndigits * 256 * sizeof(Py_ssize_t))
+    memset(count, 0, ndigits * RADIX_BUCKETS * sizeof(Py_ssize_t))
     for i in range(n):
         x = keys[i]
         for digit in range(ndigits):
-            count[digit * 256 + ((x >> (8 * digit)) & 0xFF)] += 1
+            count[digit * RADIX_BUCKETS + ((x >> (RADIX_BITS * digit)) & (RADIX_BUCKETS - 1))] += 1
     for digit in range(ndigits):
-        shift = 8 * digit
-        h = count + digit * 256
-        if h[(keys[0] >> shift) & 0xFF] == n:
+        shift = RADIX_BITS * digit
+        h = count + digit * RADIX_BUCKETS
+        if h[(keys[0] >> shift) & (RADIX_BUCKETS - 1)] == n:
             continue  # every key has this byte: the pass would change nothing
         total = 0
-        for b in range(256):  # h[b]: where the first key with byte b goes
+        for b in range(RADIX_BUCKETS):  # h[b]: where the first key with digit b goes
             c = h[b]
             h[b] = total
             total += c
         for i in range(n):
-            b = (keys[i] >> shift) & 0xFF
+            b = (keys[i] >> shift) & (RADIX_BUCKETS - 1)
             keys_tmp[h[b]] = keys[i]
             vals_tmp[h[b]] = vals[i]
             h[b] += 1

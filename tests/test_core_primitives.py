@@ -214,6 +214,10 @@ def test_ngram_limit_and_tf_modes_are_the_exported_ones() -> None:
     assert sorted(_core.TF_MODES) == ["binary", "raw", "sublinear"]
 
 
+def test_join_radix_bits_is_a_whole_number_of_passes_per_key() -> None:
+    assert 64 % _core.JOIN_RADIX_BITS == 0 and 1 <= _core.JOIN_RADIX_BITS <= 16
+
+
 def test_join_limit_is_within_what_the_kernel_accepts() -> None:
     # self_join is exact for any k in [0, 64]; JOIN_MAX_K is the batch dedup's policy.
     assert 0 < _core.JOIN_MAX_K < 64
