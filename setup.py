@@ -1,5 +1,7 @@
 """Build the compiled core. Metadata lives in setup.cfg."""
 
+import glob
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -7,8 +9,10 @@ extensions = [
     Extension(
         "simdup._core",
         sources=["simdup/_core.pyx"],
-        # The character tables (generated, see scripts/gen_unicode_tables.py) are a header.
-        depends=["simdup/_unicode_tables.h", "simdup/_dedup.pxi", "simdup/_index.pxi"],
+        # The character tables (generated, see scripts/gen_unicode_tables.py) are a header;
+        # the kernels are .pxi files included into the one module: a change to any of
+        # them must rebuild it.
+        depends=sorted(glob.glob("simdup/*.pxi")) + ["simdup/_unicode_tables.h"],
         include_dirs=["simdup"],
         extra_compile_args=["-O3"],
     )

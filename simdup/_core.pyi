@@ -1,24 +1,36 @@
-"""Type stubs for the compiled core (simdup/_core.pyx)."""
+"""Type stubs for the compiled core (simdup/_core.pyx).
+
+Check them against the built module with
+``python -m mypy.stubtest simdup._core --mypy-config-file setup.cfg
+--allowlist simdup/_core.stubtest-allowlist`` (from the repository root).
+"""
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
 
 # --- fingerprint kernels -------------------------------------------------------
 
 SPEC_VERSION: int
 UNICODE_VERSION: str
 FLAGS: dict[str, int]
+MAX_NGRAM: int
+TF_MODES: dict[str, int]
 
 def xxh64(data: bytes | bytearray | memoryview, seed: int = 0) -> int: ...
 def char_class(cp: int) -> int: ...
 def fold_char(cp: int, lower: bool = True, t2s: bool = False) -> list[int]: ...
 
+@disjoint_base
 class TermWeights:
     default_weight: int
     size: int
-    def __init__(
-        self, terms: npt.NDArray[np.uint64], weights: npt.NDArray[np.uint32], default_weight: int
-    ) -> None: ...
+    # A cdef class: __cinit__ takes the arguments, so they belong to __new__.
+    def __new__(
+        cls, terms: npt.NDArray[np.uint64], weights: npt.NDArray[np.uint32], default_weight: int
+    ) -> Self: ...
     def __len__(self) -> int: ...
     def get(self, term: int) -> int: ...
 
@@ -44,6 +56,9 @@ def join_segments(segments: list[str]) -> bytes: ...
 
 # --- batch dedup kernels ---
 
+JOIN_MAX_K: int
+JOIN_RADIX_BITS: int
+
 def self_join(
     fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
@@ -60,6 +75,14 @@ def jaccard_pairs(
 
 # --- index kernels ---
 
+INDEX_MAX_K: int
+INDEX_MAX_DIR_BITS: int
+INDEX_BUFFER_CAP: int
+
+def index_dir_bits(n: int, p: int) -> int: ...
+def index_sections(count: int, dir_bits: list[int]) -> dict[str, tuple[np.dtype[Any], int]]: ...
+
+@disjoint_base
 class HammingIndex:
     """Compiled engine of simdup.SimHashIndex (use that class)."""
 
@@ -68,7 +91,7 @@ class HammingIndex:
     @property
     def nbytes(self) -> int: ...
     def __len__(self) -> int: ...
-    def __contains__(self, id: object) -> bool: ...
+    def __contains__(self, id: object, /) -> bool: ...
     def _configure(self, k: int, tables: list[tuple[int, list[tuple[int, int]]]]) -> None: ...
     def query(self, fingerprint: int) -> list[tuple[int, int]]: ...
     def _query_many(

@@ -9,16 +9,20 @@ written out in ``simdup/hasher.py`` and mirrored by ``tests/reference.py``.
 
 from libc.math cimport floor, log
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
+from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport (
     PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
 )
 
+cimport cython
+
 import threading
 
 import numpy as np
+
+include "_primitives.pxi"
 
 cdef extern from *:
     """
@@ -67,7 +71,7 @@ cdef extern from "Python.h":
 # --------------------------------------------------------------------------
 
 cdef enum:
-    MAX_NGRAM = 16
+    NGRAM_MAX = 16
     TF_RAW = 0
     TF_SUBLINEAR = 1
     TF_BINARY = 2
@@ -190,6 +194,13 @@ FLAGS = {"auto": MODE_AUTO, "words": MODE_WORDS, "delimited": MODE_DELIMITED, "s
 
 UNICODE_VERSION = SD_UNICODE_VERSION.decode("ascii")
 """Unicode version of the compiled character tables."""
+
+MAX_NGRAM = NGRAM_MAX
+"""Largest n-gram size the kernels count: word n-grams of ``ngram_lo..ngram_hi``
+and character shingles of ``char_n`` are at most this long (ring and buffer sizes)."""
+
+TF_MODES = {"raw": TF_RAW, "sublinear": TF_SUBLINEAR, "binary": TF_BINARY}
+"""The term-frequency modes of :func:`fingerprint_batch` (its ``tf_mode`` argument)."""
 
 # ASCII classes and case: the tokenizer's fast path.
 cdef uint8_t ASCII_CLASS[128]
@@ -410,14 +421,10 @@ cdef struct Scratch:
     uint64_t* order           # slots in first-seen order, for iteration and reset
     uint64_t cap
     uint64_t used
-    uint64_t window[MAX_NGRAM]  # last word (term) hashes, a ring
+    uint64_t window[NGRAM_MAX]  # last word (term) hashes, a ring
     uint64_t n_words
-    uint64_t* units            # MODE_SHINGLES: the hashes of the words
-    size_t n_units
-    size_t units_cap
-    uint64_t* chars            # MODE_SHINGLES: the non-space characters (code points)
-    size_t n_chars
-    size_t chars_cap
+    GrowArray units            # MODE_SHINGLES: uint64 hashes of the words
+    GrowArray chars            # MODE_SHINGLES: the non-space characters (uint64 code points)
     uint64_t n_unspaced        # MODE_SHINGLES: unspaced-script characters among them
     int lo
     int hi
@@ -459,10 +466,8 @@ cdef int _scratch_init(Scratch* s, int lo, int hi, int flags, int char_n=1) exce
     s.keys = NULL
     s.counts = NULL
     s.order = NULL
-    s.units = NULL
-    s.chars = NULL
-    s.units_cap = 0
-    s.chars_cap = 0
+    grow_init(&s.units)
+    grow_init(&s.chars)
     if s.word == NULL or _scratch_alloc(s, 1024) != 0:
         _scratch_release(s)
         raise MemoryError()
@@ -482,11 +487,9 @@ cdef void _scratch_free(Scratch* s) noexcept nogil:
 cdef void _scratch_release(Scratch* s) noexcept nogil:
     _scratch_free(s)
     free(s.word)
-    free(s.units)
-    free(s.chars)
+    grow_free(&s.units)
+    grow_free(&s.chars)
     s.word = NULL
-    s.units = NULL
-    s.chars = NULL
 
 
 cdef void _scratch_reset(Scratch* s) noexcept nogil:
@@ -495,8 +498,8 @@ cdef void _scratch_reset(Scratch* s) noexcept nogil:
         s.counts[s.order[k]] = 0
     s.used = 0
     s.n_words = 0
-    s.n_units = 0
-    s.n_chars = 0
+    s.units.n = 0
+    s.chars.n = 0
     s.n_unspaced = 0
     s.word_len = 0
     s.run_len = 0
@@ -548,17 +551,17 @@ cdef inline void _count(Scratch* s, uint64_t h) noexcept nogil:
 
 cdef inline uint64_t _ngram_hash(const uint64_t* ring, uint64_t n_seen, int size) noexcept nogil:
     # An n-gram hashes its units' hashes, written as n little-endian 8-byte words.
-    cdef uint8_t buf[8 * MAX_NGRAM]
+    cdef uint8_t buf[8 * NGRAM_MAX]
     cdef int k
     for k in range(size):
-        sd_write64(buf + 8 * k, ring[(n_seen - size + k) % MAX_NGRAM])
+        sd_write64(buf + 8 * k, ring[(n_seen - size + k) % NGRAM_MAX])
     return _xxh64(buf, 8 * size, 0)
 
 
 cdef void _emit_term(Scratch* s, uint64_t h) noexcept nogil:
     """Count a term (word or character bigram) and the n-grams of terms it closes."""
     cdef int size
-    s.window[s.n_words % MAX_NGRAM] = h
+    s.window[s.n_words % NGRAM_MAX] = h
     s.n_words += 1
     for size in range(s.lo, s.hi + 1):
         if size == 1:
@@ -709,24 +712,9 @@ cdef inline bint _is_space(uint32_t cp) noexcept nogil:
             or cp == 0x3000)
 
 
-cdef inline int _push_hash(uint64_t** buf, size_t* n, size_t* cap, uint64_t h) noexcept nogil:
-    cdef uint64_t* bigger
-    cdef size_t new_cap
-    if n[0] == cap[0]:
-        new_cap = 2 * cap[0] if cap[0] else 1024
-        bigger = <uint64_t*>realloc(buf[0], new_cap * sizeof(uint64_t))
-        if bigger == NULL:
-            return -1
-        buf[0] = bigger
-        cap[0] = new_cap
-    buf[0][n[0]] = h
-    n[0] += 1
-    return 0
-
-
 cdef inline void _shingle_flush_word(Scratch* s) noexcept nogil:
     if s.word_len:
-        if _push_hash(&s.units, &s.n_units, &s.units_cap, _xxh64(s.word, s.word_len, 0)) != 0:
+        if grow_push(&s.units, _xxh64(s.word, s.word_len, 0)) != 0:
             s.failed = 1
         s.word_len = 0
 
@@ -738,7 +726,7 @@ cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
         _shingle_flush_word(s)
         return
     # A character is its code point: a shingle hashes its code points, no hash per character.
-    if _push_hash(&s.chars, &s.n_chars, &s.chars_cap, cp) != 0:
+    if grow_push(&s.chars, <uint64_t>cp) != 0:
         s.failed = 1
     cls = sd_char_class(cp)
     if cls == SD_UNSPACED:
@@ -752,7 +740,7 @@ cdef inline void _shingle_char(Scratch* s, uint32_t cp) noexcept nogil:
 cdef void _count_ngrams(Scratch* s, const uint64_t* units, size_t n_units, int size) noexcept nogil:
     # A stream shorter than the shingle size is represented by its units.
     cdef size_t x
-    cdef uint8_t buf[8 * MAX_NGRAM]
+    cdef uint8_t buf[8 * NGRAM_MAX]
     cdef int k
     if n_units < <size_t>size or size == 1:
         for x in range(n_units):
@@ -768,7 +756,7 @@ cdef void _count_char_ngrams(Scratch* s, const uint64_t* cps, size_t n_cps, int 
     # Character n-gram: XXH64 of its code points as 4-byte little-endian words; a text
     # shorter than the size is represented by its characters (hashed one by one).
     cdef size_t x
-    cdef uint8_t buf[4 * MAX_NGRAM]
+    cdef uint8_t buf[4 * NGRAM_MAX]
     cdef int k
     cdef uint32_t v
     if n_cps < <size_t>size:
@@ -806,10 +794,10 @@ cdef void _scan_shingles(Scratch* s, const uint8_t* t, Py_ssize_t n) noexcept no
         for x in range(n_out):
             _shingle_char(s, sd_t2s(out[x]) if t2s else out[x])
     _shingle_flush_word(s)
-    if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= s.n_chars:
-        _count_char_ngrams(s, s.chars, s.n_chars, s.char_n)
+    if s.n_unspaced and CHAR_SHARE_DIV * s.n_unspaced >= <uint64_t>s.chars.n:
+        _count_char_ngrams(s, <uint64_t*>s.chars.data, s.chars.n, s.char_n)
     else:
-        _count_ngrams(s, s.units, s.n_units, s.lo)
+        _count_ngrams(s, <uint64_t*>s.units.data, s.units.n, s.lo)
 
 
 # --------------------------------------------------------------------------
@@ -866,8 +854,8 @@ cdef uint64_t _fingerprint(Scratch* s, const uint8_t* t, Py_ssize_t n,
 
 
 cdef int _check_ngram(int lo, int hi) except -1:
-    if not (1 <= lo <= hi <= MAX_NGRAM):
-        raise ValueError(f"ngram range must satisfy 1 <= lo <= hi <= {MAX_NGRAM}, got ({lo}, {hi})")
+    if not (1 <= lo <= hi <= NGRAM_MAX):
+        raise ValueError(f"ngram range must satisfy 1 <= lo <= hi <= {NGRAM_MAX}, got ({lo}, {hi})")
     return 0
 
 
@@ -947,12 +935,11 @@ def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int cha
     """
     cdef _Docs d = _Docs(docs)
     cdef Py_ssize_t i
-    cdef uint64_t k, total = 0, cap = 1 << 16
-    cdef uint64_t* buf = <uint64_t*>malloc(cap * sizeof(uint64_t))
-    cdef uint64_t* bigger
+    cdef uint64_t k
+    cdef uint64_t* dst
+    cdef GrowArray buf       # uint64: every document's terms, one after another
     cdef Scratch s
-    if buf == NULL:
-        raise MemoryError()
+    grow_init(&buf)
     indptr = np.zeros(d.n + 1, dtype=np.int64)
     cdef int64_t[::1] ip = indptr
     try:
@@ -968,27 +955,23 @@ def doc_terms(list docs not None, int ngram_lo, int ngram_hi, int flags, int cha
                     _scan(&s, d.ptrs[i], d.lens[i])
                 if s.failed:
                     break
-                if total + s.used > cap:
-                    while total + s.used > cap:
-                        cap *= 2
-                    bigger = <uint64_t*>realloc(buf, cap * sizeof(uint64_t))
-                    if bigger == NULL:
-                        s.failed = 1
-                        break
-                    buf = bigger
+                if grow_reserve(&buf, <Py_ssize_t>s.used, sizeof(uint64_t)) != 0:
+                    s.failed = 1
+                    break
+                dst = <uint64_t*>buf.data + buf.n
                 for k in range(s.used):
-                    buf[total + k] = s.keys[s.order[k]]
-                total += s.used
-                ip[i + 1] = total
+                    dst[k] = s.keys[s.order[k]]
+                buf.n += <Py_ssize_t>s.used
+                ip[i + 1] = buf.n
         _scratch_release(&s)
         if s.failed:
             raise MemoryError("out of memory while collecting the documents' tokens")
-        terms = np.empty(total, dtype=np.uint64)
-        if total:
-            _copy_u64(terms, buf, total)
+        terms = np.empty(buf.n, dtype=np.uint64)
+        if buf.n:
+            _copy_u64(terms, <uint64_t*>buf.data, buf.n)
         return indptr, terms
     finally:
-        free(buf)
+        grow_free(&buf)
 
 
 cdef void _copy_u64(uint64_t[::1] out, const uint64_t* src, uint64_t n) noexcept:
@@ -1061,4 +1044,11 @@ def simhash_weighted(const uint64_t[::1] hashes not None, const int64_t[::1] wei
 
 
 include "_dedup.pxi"
+include "_rwlock.pxi"
+include "_index_tables.pxi"
+include "_index_segment.pxi"
+include "_index_probe.pxi"
+include "_index_compact.pxi"
+include "_index_persist.pxi"
+include "_index_validate.pxi"
 include "_index.pxi"

@@ -1,48 +1,34 @@
 # Batch dedup kernels: all-pairs self-join, connected components, Jaccard.
-# Included from _core.pyx (one compiled module); uses its imports.
+# Included from _core.pyx (one compiled module) after _primitives.pxi, whose
+# popcount, Hamming scan, radix sort and growable arrays the self-join uses.
 
-cdef extern from *:
-    """
-    static inline int sd_popcount64(uint64_t x) { return __builtin_popcountll(x); }
-    """
-    int sd_popcount64(uint64_t x) nogil
+JOIN_MAX_K = 10
+"""Largest ``k`` of the batch dedup (``simdup.dedup``, the CLI, ``simdup.dask``).
 
-
-cdef struct PairBuffer:
-    int64_t* i
-    int64_t* j
-    uint8_t* d
-    Py_ssize_t size
-    Py_ssize_t cap
-    int failed
+:func:`self_join` itself is exact for any ``k`` in ``[0, 64]`` given masks
+that cover it; the limit is where join designs stop paying. A design trades
+tables (each a radix sort of all n fingerprints) against key bits (runs of
+equal keys are compared all-pairs), and both costs grow fast with k: for a
+million fingerprints the planner's best at ``k = 10`` is already 1001 tables
+of 18-bit keys (``simdup.dedup.join_masks``).
+"""
 
 
-cdef void _pairs_push(PairBuffer* p, int64_t i, int64_t j, uint8_t d) noexcept nogil:
-    cdef Py_ssize_t cap
-    cdef int64_t* ni
-    cdef int64_t* nj
-    cdef uint8_t* nd
-    if p.failed:
-        return
-    if p.size == p.cap:
-        cap = p.cap * 2 if p.cap else 1024
-        ni = <int64_t*>realloc(p.i, cap * sizeof(int64_t))
-        if ni != NULL:
-            p.i = ni
-        nj = <int64_t*>realloc(p.j, cap * sizeof(int64_t))
-        if nj != NULL:
-            p.j = nj
-        nd = <uint8_t*>realloc(p.d, cap * sizeof(uint8_t))
-        if nd != NULL:
-            p.d = nd
-        if ni == NULL or nj == NULL or nd == NULL:
-            p.failed = 1
-            return
-        p.cap = cap
-    p.i[p.size] = i
-    p.j[p.size] = j
-    p.d[p.size] = d
-    p.size += 1
+JOIN_RADIX_BITS = RADIX_BITS
+"""Key bits the self-join sorts per radix pass: a table with ``b``-bit keys costs
+``ceil(b / JOIN_RADIX_BITS)`` scatter passes over the fingerprints (for a cost model)."""
+
+
+cdef struct JoinPairs:
+    GrowArray i              # int64: the smaller row of each pair
+    GrowArray j              # int64: the larger row
+    GrowArray d              # uint8: its Hamming distance
+
+
+cdef inline int _join_push(JoinPairs* p, int64_t i, int64_t j, uint8_t d) noexcept nogil:
+    if grow_push(&p.i, i) != 0 or grow_push(&p.j, j) != 0 or grow_push(&p.d, d) != 0:
+        return -1
+    return 0
 
 
 cdef int _mask_runs(uint64_t mask, int* starts, int* widths) noexcept nogil:
@@ -72,43 +58,43 @@ cdef inline uint64_t _pack(uint64_t fp, int n_runs, const int* starts, const int
     return key
 
 
-cdef int _radix_sort(uint64_t* keys, int64_t* idx, uint64_t* keys_tmp, int64_t* idx_tmp,
-                     Py_ssize_t n, int bits) noexcept nogil:
-    """Stable LSD radix sort of (keys, idx) by the low ``bits`` of keys; -1 if out of memory."""
-    cdef Py_ssize_t* count = <Py_ssize_t*>malloc(2048 * sizeof(Py_ssize_t))
-    cdef Py_ssize_t i, total, c
-    cdef int shift = 0, digit, swapped = 0
-    cdef uint64_t* ks
-    cdef int64_t* ix
-    if count == NULL:
-        return -1
-    while shift < bits:
-        for digit in range(2048):
-            count[digit] = 0
-        for i in range(n):
-            count[(keys[i] >> shift) & 2047] += 1
-        total = 0
-        for digit in range(2048):
-            c = count[digit]
-            count[digit] = total
-            total += c
-        for i in range(n):
-            digit = (keys[i] >> shift) & 2047
-            keys_tmp[count[digit]] = keys[i]
-            idx_tmp[count[digit]] = idx[i]
-            count[digit] += 1
-        ks = keys
-        keys = keys_tmp
-        keys_tmp = ks
-        ix = idx
-        idx = idx_tmp
-        idx_tmp = ix
-        swapped ^= 1
-        shift += 11
-    if swapped:  # the sorted data sits in the scratch arrays: copy it home
-        memcpy(keys_tmp, keys, n * sizeof(uint64_t))
-        memcpy(idx_tmp, idx, n * sizeof(int64_t))
-    free(count)
+cdef inline bint _agrees_earlier(uint64_t diff, const uint64_t* masks, Py_ssize_t t) noexcept nogil:
+    """Does the pair also agree on the key of a table before ``t``? (That table owns it.)"""
+    cdef Py_ssize_t s
+    for s in range(t):
+        if (diff & masks[s]) == 0:
+            return True
+    return False
+
+
+cdef int _join_run(const uint64_t* fp, const uint64_t* row, Py_ssize_t n, int k,
+                   const uint64_t* masks, Py_ssize_t t, JoinPairs* out) noexcept nogil:
+    """Pairs within ``k`` bits among the ``n`` fingerprints of one run of equal keys.
+
+    ``fp`` holds the run's fingerprints contiguously (gathered, so the scan
+    reads memory in order) and ``row`` their rows. A pair that also agrees on
+    an earlier table's key is left to that table. -1 when out of memory.
+    """
+    cdef uint32_t hit[SCAN_CHUNK]
+    cdef Py_ssize_t x, c, m, h, y
+    cdef uint64_t diff
+    cdef int64_t i, j
+    for x in range(n - 1):
+        c = x + 1
+        while c < n:
+            m = hamming_scan64(fp + c, min(n - c, <Py_ssize_t>SCAN_CHUNK), fp[x], 0, k, hit)
+            for h in range(m):
+                y = c + hit[h]
+                diff = fp[x] ^ fp[y]
+                if _agrees_earlier(diff, masks, t):
+                    continue
+                i = <int64_t>row[x]
+                j = <int64_t>row[y]
+                if i > j:
+                    i, j = j, i
+                if _join_push(out, i, j, <uint8_t>popcount64(diff)) != 0:
+                    return -1
+            c += SCAN_CHUNK
     return 0
 
 
@@ -116,25 +102,42 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
               Py_ssize_t start=0):
     """Every pair (i < j) of rows with ``popcount(fps[i] ^ fps[j]) <= k``, each once.
 
-    ``masks`` are the tables' key bits: rows equal under a mask form a prefix
-    run that is compared all-pairs. The caller guarantees that every pair
-    within ``k`` bits agrees on at least one mask (pigeonhole); a pair is
-    emitted only by the first table in which it agrees, so none repeats.
+    Parameters
+    ----------
+    fps : uint64 buffer
+        The fingerprints; a pair is reported by their row numbers.
+    masks : uint64 buffer
+        The tables' key bits: rows equal under a mask form a run that is
+        compared all-pairs. The caller guarantees that every pair within
+        ``k`` bits agrees on at least one mask (pigeonhole); a pair is
+        emitted only by the first table in which it agrees, so none repeats.
+    k : int
+        Largest distance reported, in ``[0, 64]``.
+    start : int, default 0
+        Only tables ``start`` onwards are scanned (earlier masks still decide
+        which table owns a pair): a caller may run one table a call.
 
-    Only tables ``start`` onwards are scanned (earlier masks still decide
-    which table owns a pair): a caller may run one table a call.
+    Returns
+    -------
+    i, j : int64 arrays
+        The rows of each pair, ``i < j``.
+    d : uint8 array
+        Their distances. Pairs are ordered by table, then key.
 
-    Returns ``(i, j, d)``: int64, int64 and uint8 arrays, ordered by table
-    then key.
+    Raises
+    ------
+    ValueError
+        ``k`` or ``start`` out of range, or a mask without bits.
+    MemoryError
+        Out of memory for the sort or the pairs.
     """
-    cdef Py_ssize_t n = fps.shape[0], n_tables = masks.shape[0], t, a, b, x, y, s
+    cdef Py_ssize_t n = fps.shape[0], n_tables = masks.shape[0], t, a, b
     cdef int starts[64]
     cdef int widths[64]
-    cdef int n_runs, bits, dist
-    cdef int64_t i, j
-    cdef uint64_t diff, key
-    cdef bint seen
-    cdef PairBuffer pairs
+    cdef int n_runs
+    cdef uint64_t key
+    cdef JoinPairs pairs
+    cdef bint failed = False
     if not 0 <= k <= 64:
         raise ValueError(f"k must be in [0, 64], got {k}")
     if not 0 <= start <= n_tables:
@@ -142,76 +145,63 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
     for t in range(n_tables):
         if masks[t] == 0:
             raise ValueError("a table mask must have at least one bit")
-    pairs.i = NULL
-    pairs.j = NULL
-    pairs.d = NULL
-    pairs.size = 0
-    pairs.cap = 0
-    pairs.failed = 0
+    grow_init(&pairs.i)
+    grow_init(&pairs.j)
+    grow_init(&pairs.d)
+    # keys/rows: sort keys and rows sorted by them; the *_tmp arrays are the
+    # sort's scratch, and after the sort fps_run gathers fps in key order.
     cdef uint64_t* keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
     cdef uint64_t* keys_tmp = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-    cdef int64_t* idx = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-    cdef int64_t* idx_tmp = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    cdef uint64_t* rows = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    cdef uint64_t* rows_tmp = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    cdef uint64_t* fps_run = keys_tmp
     try:
-        if keys == NULL or keys_tmp == NULL or idx == NULL or idx_tmp == NULL:
+        if keys == NULL or keys_tmp == NULL or rows == NULL or rows_tmp == NULL:
             raise MemoryError()
         with nogil:
             for t in range(start, n_tables):
                 n_runs = _mask_runs(masks[t], starts, widths)
-                bits = sd_popcount64(masks[t])
                 for a in range(n):
                     keys[a] = _pack(fps[a], n_runs, starts, widths)
-                    idx[a] = a
-                if _radix_sort(keys, idx, keys_tmp, idx_tmp, n, bits) != 0:
-                    pairs.failed = 1
-                    break
+                    rows[a] = <uint64_t>a
+                radix_sort(keys, rows, n, popcount64(masks[t]), keys_tmp, rows_tmp)
+                for a in range(n):
+                    fps_run[a] = fps[rows[a]]
                 a = 0
                 while a < n:
                     b = a + 1
                     key = keys[a]
                     while b < n and keys[b] == key:
                         b += 1
-                    for x in range(a, b):
-                        for y in range(x + 1, b):
-                            diff = fps[idx[x]] ^ fps[idx[y]]
-                            dist = sd_popcount64(diff)
-                            if dist > k:
-                                continue
-                            seen = False
-                            for s in range(t):
-                                if (diff & masks[s]) == 0:
-                                    seen = True
-                                    break
-                            if not seen:
-                                i, j = idx[x], idx[y]
-                                if i > j:
-                                    i, j = j, i
-                                _pairs_push(&pairs, i, j, <uint8_t>dist)
+                    if b - a > 1 and _join_run(fps_run + a, rows + a, b - a, k, &masks[0], t,
+                                               &pairs) != 0:
+                        failed = True
+                        break
                     a = b
-                if pairs.failed:
+                if failed:
                     break
-        if pairs.failed:
+        if failed:
             raise MemoryError("out of memory collecting duplicate pairs")
-        out_i = np.empty(pairs.size, dtype=np.int64)
-        out_j = np.empty(pairs.size, dtype=np.int64)
-        out_d = np.empty(pairs.size, dtype=np.uint8)
-        if pairs.size:
+        out_i = np.empty(pairs.i.n, dtype=np.int64)
+        out_j = np.empty(pairs.i.n, dtype=np.int64)
+        out_d = np.empty(pairs.i.n, dtype=np.uint8)
+        if pairs.i.n:
             _copy_pairs(&pairs, out_i, out_j, out_d)
         return out_i, out_j, out_d
     finally:
         free(keys)
         free(keys_tmp)
-        free(idx)
-        free(idx_tmp)
-        free(pairs.i)
-        free(pairs.j)
-        free(pairs.d)
+        free(rows)
+        free(rows_tmp)
+        grow_free(&pairs.i)
+        grow_free(&pairs.j)
+        grow_free(&pairs.d)
 
 
-cdef void _copy_pairs(PairBuffer* p, int64_t[::1] i, int64_t[::1] j, uint8_t[::1] d) noexcept:
-    memcpy(&i[0], p.i, p.size * sizeof(int64_t))
-    memcpy(&j[0], p.j, p.size * sizeof(int64_t))
-    memcpy(&d[0], p.d, p.size * sizeof(uint8_t))
+cdef void _copy_pairs(JoinPairs* p, int64_t[::1] i, int64_t[::1] j, uint8_t[::1] d) noexcept:
+    memcpy(&i[0], p.i.data, p.i.n * sizeof(int64_t))
+    memcpy(&j[0], p.j.data, p.j.n * sizeof(int64_t))
+    memcpy(&d[0], p.d.data, p.d.n * sizeof(uint8_t))
 
 
 cdef inline int64_t _find(int64_t* parent, int64_t x) noexcept nogil:
