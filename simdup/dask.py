@@ -79,6 +79,7 @@ from .batch import (
     join_masks,
     relink_failed,
     shingle_sets,
+    summarize,
     verify_links,
 )
 from .hasher import SimHasher
@@ -349,19 +350,10 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
 
     removed_count = int(counts[0]) - int(counts[2])
     n = int(offsets[-1])
-    summary = {
-        "documents": n,
-        "kept": n - removed_count,
-        "duplicates_removed": removed_count,
-        "clusters": int(counts[2]),
-        "largest_cluster": max(int(counts[1]) if counts[0] else 0, 1 if n else 0),
-        "token_less_documents": int(counts[3]),
-        "pairs": n_links,
-        "candidate_pairs": n_candidates,
-        "seconds": round(sum(phases.timings.values()), 4),
-        "documents_per_second": round(n / sum(phases.timings.values()), 1) if n else None,
-        "timings": {phase: round(s, 4) for phase, s in phases.timings.items()},
-    }
+    summary = summarize(documents=n, kept=n - removed_count, clusters=int(counts[2]),
+                        largest_cluster=max(int(counts[1]) if counts[0] else 0, 1 if n else 0),
+                        token_less_documents=int(counts[3]), pairs=n_links, timings=phases.timings,
+                        candidate_pairs=n_candidates)
     documents = docs.map_partitions(_public_documents, offsets,
                                     meta=_frame(position=np.int64, fingerprint=np.uint64, n_tokens=np.int64))
     public_links = links.map_partitions(_public_links, offsets, verified, meta=_links_meta(jaccard=verified))
