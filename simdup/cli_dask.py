@@ -32,7 +32,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
-from . import dask as simdup_dask
+from .distributed import pipeline as simdup_dask
 from .cli import (
     CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
 )
