@@ -17,27 +17,25 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
 from math import ceil
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 try:
-    import dask
-    import dask.bag as db
-    from dask.delayed import Delayed, delayed
+    # Checked first, for this message rather than simdup.distributed's.
+    import dask  # noqa: F401
+    import dask.bag  # noqa: F401
+    import dask.delayed  # noqa: F401
     from distributed import Client, LocalCluster
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
-from .distributed import pipeline as simdup_dask
+from . import distributed as simdup_dask
+from .distributed.corpus_files import cluster_rows, corpus_bag, write_kept
 from .cli import (
     CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
 )
 from ._atomic import atomic_directory
-from .corpus import CorpusError, format_of, open_corpus
+from .corpus import CorpusError, format_of
 
 CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
 
@@ -90,9 +88,7 @@ def run_dedup(args: argparse.Namespace) -> int:
         # Line numbers and row numbers repeat across shards: name those documents by their file too.
         prefixes = [f"{f.relative_to(root)}:" if root is not None and corpus_format == "lines" else ""
                     for f in files]
-        records = [delayed(_read_records, pure=True)(str(f), args.text_field, args.id_field, args.skip_bad, prefix)
-                   for f, prefix in zip(files, prefixes)]
-        pieces = db.from_delayed([delayed(_piece)(r, s, split) for r in records for s in range(split)])
+        pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
         with _PhaseBar(args) as bar:
             result = simdup_dask.dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
                                        keep=args.keep, verify=args.verify, progress=bar.phase)
@@ -102,7 +98,7 @@ def run_dedup(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             skipped = _write_outputs(args, files, root, output, result, split)
             if args.clusters:
-                write_cluster_rows(Path(args.clusters), _cluster_chunks(result))
+                write_cluster_rows(Path(args.clusters), cluster_rows(result))
             write_seconds = time.perf_counter() - start
 
     summary = dict(result.summary)
@@ -172,58 +168,16 @@ class _PhaseBar:
         self.bar.close()
 
 
-# -- on the workers ---------------------------------------------------------------------
-
-
-def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool, id_prefix: str = ""
-                  ) -> list[dict[str, Any]]:
-    """One file's documents, whole: a file must fit in a worker's memory (shard larger corpora)."""
-    corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
-    return [{"id": id_prefix + doc_id, "text": doc} for doc_id, doc in corpus.records()]
-
-
-def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:
-    n = len(records)
-    return records[n * number // pieces:n * (number + 1) // pieces]
-
-
-def _write_file(source: str, target: str | None, text_field: str, id_field: str, skip_bad: bool,
-                *flags: np.ndarray) -> int:
-    """Write ``source``'s kept records to ``target`` with the single-machine writer; the bad records skipped."""
-    corpus = open_corpus(source, text_field, id_field, skip_bad=skip_bad)
-    for _ in corpus.records():  # the writers need one full read first
-        pass
-    if target is not None:
-        corpus.write_kept(np.concatenate(flags).tolist() if flags else [], Path(target))
-    return corpus.skipped
-
-
 def _write_outputs(args: argparse.Namespace, files: list[Path], root: Path | None, output: Path | None,
                    result: simdup_dask.DaskDedupResult, split: int) -> int:
     """Write each input file's kept records (to ``output``, or into it as a directory); the bad records skipped."""
-    flags = result.keep_flags()
     if output is None or root is None:
         targets: list[str | None] = [str(output) if output else None] * len(files)
-        tasks = _write_tasks(args, files, targets, flags, split)
-        return sum(dask.compute(*tasks))
+        return write_kept(result, files, targets, args.text_field, args.id_field, args.skip_bad, split)
     # Many files into a new directory: written beside it, renamed when complete.
     with atomic_directory(output) as tmp:
         paths = [tmp / f.relative_to(root) for f in files]
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return sum(dask.compute(*_write_tasks(args, files, [str(p) for p in paths], flags, split)))
-
-
-def _write_tasks(args: argparse.Namespace, files: list[Path], targets: list[str | None], flags: list[Delayed],
-                 split: int) -> list[Delayed]:
-    return [delayed(_write_file)(str(f), target, args.text_field, args.id_field, args.skip_bad,
-                                 *flags[n * split:(n + 1) * split])
-            for n, (f, target) in enumerate(zip(files, targets))]
-
-
-def _cluster_chunks(result: simdup_dask.DaskDedupResult) -> Iterator[list[tuple[str, int, str, int]]]:
-    """The clusters file's rows, one partition at a time (the table is never gathered whole)."""
-    for part in result.clusters.to_delayed():
-        table = part.compute()
-        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), table["kept_id"].tolist(),
-                       table["distance"].tolist()))
+        return write_kept(result, files, [str(p) for p in paths], args.text_field, args.id_field, args.skip_bad,
+                          split)
