@@ -29,13 +29,13 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
-from . import distributed as simdup_dask
-from .distributed.corpus_files import cluster_rows, corpus_bag, write_kept
-from .cli import (
+from .. import distributed as simdup_dask
+from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
+from . import (
     CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
 )
-from ._atomic import atomic_directory
-from .corpus import CorpusError, format_of
+from .._atomic import atomic_directory
+from ..corpus import CorpusError, format_of
 
 CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
 

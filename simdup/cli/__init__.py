@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__
-from .batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
-from .distance import hamming
-from ._core import hash_strings
-from .hasher import SimHasher
-from .index import SimHashIndex
-from ._atomic import atomic_output, atomic_write_bytes, check_writable
-from .corpus import (
+from .. import __version__
+from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
+from ..distance import hamming
+from .._core import hash_strings
+from ..hasher import SimHasher
+from ..index import SimHashIndex
+from .._atomic import atomic_output, atomic_write_bytes, check_writable
+from ..corpus import (
     WARC_OUTPUT_SUFFIXES, Corpus, CorpusError, ParquetCorpus, _read_errors, _zstandard, format_of, open_binary,
     open_corpus, open_text, plain_name,
 )
@@ -282,7 +282,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
             args.parser.error("the following arguments are required: INPUT")
         args.input, args.dask = args.dask, "local"
     if args.dask is not None:
-        from .cli_dask import run_dedup  # needs the simdup[dask] extra
+        from .dedup_dask import run_dedup  # needs the simdup[dask] extra
 
         return run_dedup(args)
     for option, value in (("--workers", args.workers), ("--split", args.split)):
