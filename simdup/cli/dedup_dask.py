@@ -1,12 +1,12 @@
-"""``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster.
+"""``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster, local or at an address.
 
 INPUT is what ``simdup dedup`` reads, or a glob pattern of corpus files
 (shards). Every input file is read by the workers with the same corpus
-readers as the single-machine command (:func:`simdup.corpus.open_corpus`), as one
-or more partitions (``--split``), and written back by the same writers, one
-output file per input file: the output and the clusters file are the ones
-``simdup dedup`` writes for the same input. A file is read whole by one task,
-so each must fit in a worker's memory.
+readers as the single-machine command, as one or more partitions
+(``--split``), and written back by the same writers, one output file per
+input file (:mod:`simdup.distributed.corpus_files`): the output and the
+clusters file are the ones ``simdup dedup`` writes for the same input. A
+file is read whole by one task, so each must fit in a worker's memory.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import glob
 import logging
 import os
-import sys
 import time
 from math import ceil
 from pathlib import Path
@@ -25,19 +24,18 @@ try:
     import dask  # noqa: F401
     import dask.bag  # noqa: F401
     import dask.delayed  # noqa: F401
-    from distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
-from .. import distributed as simdup_dask
-from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
-from . import (
-    CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
-)
 from .._atomic import atomic_directory
 from ..corpus import CorpusError, format_of
+from ..distributed import DaskDedupResult, dedup
+from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
+from ._common import CliError, check_single_read, hasher_from_args, progress_bars
+from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
 
-CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
+SHARD_FORMATS = ("jsonl", "lines", "parquet", "warc")  # the corpus files a glob matches
 
 
 def corpus_files(source: str) -> tuple[list[Path], Path | None]:
@@ -59,12 +57,13 @@ def corpus_files(source: str) -> tuple[list[Path], Path | None]:
 
 def _is_corpus(path: Path) -> bool:
     try:
-        return format_of(path) in CORPUS_FORMATS
+        return format_of(path) in SHARD_FORMATS
     except CorpusError:
         return False
 
 
-def run_dedup(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
     files, root = corpus_files(args.input)
     formats = {format_of(f) for f in files}
@@ -79,7 +78,7 @@ def run_dedup(args: argparse.Namespace) -> int:
     for name, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None and value < 1:
             args.parser.error(f"{name} must be at least 1")
-    hasher = dedup_hasher(args, corpus_format)
+    hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
 
     with _connect(args.dask, args.workers) as client:
         scheduler, workers = client.scheduler.address, len(client.nthreads())
@@ -90,7 +89,7 @@ def run_dedup(args: argparse.Namespace) -> int:
                     for f in files]
         pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
         with _PhaseBar(args) as bar:
-            result = simdup_dask.dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
+            result = dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
                                        keep=args.keep, verify=args.verify, progress=bar.phase)
             if result.summary["documents"] == 0:
                 raise CliError(f"{args.input}: no documents to deduplicate")
@@ -101,14 +100,13 @@ def run_dedup(args: argparse.Namespace) -> int:
                 write_cluster_rows(Path(args.clusters), cluster_rows(result))
             write_seconds = time.perf_counter() - start
 
+    # The pipeline's summary, with the write and, as seconds, the whole run (the cluster's start included).
     summary = dict(result.summary)
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
     summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
-    report(args, {"input": args.input, "output": str(output) if output else None, "format": corpus_format,
-                  "input_type": hasher.input, "html_content": hasher.html_content if hasher.input != "text" else None,
-                  "skipped_bad_records": skipped, "scheduler": scheduler, "workers": workers,
-                  "partitions": len(files) * split, **summary})
+    report(args, source=args.input, output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
+           summary=summary, scheduler=scheduler, workers=workers, partitions=len(files) * split)
     return 0
 
 
@@ -152,10 +150,7 @@ class _PhaseBar:
     """One progress step per phase on stderr, for a person watching."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=None, unit="phase", file=sys.stderr, leave=False,
-                        disable=args.quiet or not sys.stderr.isatty())
+        self.bar = progress_bars(args)(total=None, unit="phase")
 
     def phase(self, name: str) -> None:
         self.bar.set_description(name)
@@ -169,7 +164,7 @@ class _PhaseBar:
 
 
 def _write_outputs(args: argparse.Namespace, files: list[Path], root: Path | None, output: Path | None,
-                   result: simdup_dask.DaskDedupResult, split: int) -> int:
+                   result: DaskDedupResult, split: int) -> int:
     """Write each input file's kept records (to ``output``, or into it as a directory); the bad records skipped."""
     if output is None or root is None:
         targets: list[str | None] = [str(output) if output else None] * len(files)
