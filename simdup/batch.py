@@ -49,7 +49,7 @@ def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint6
     the pair comparisons inside runs of equal keys (uniform fingerprints).
     ``record_cost`` adds a cost per fingerprint per table, in comparisons: on
     a cluster each table moves every fingerprint through a shuffle, which
-    favours fewer tables with longer runs (:mod:`simdup.dask`). Any design
+    favours fewer tables with longer runs (:mod:`simdup.distributed.join`). Any design
     finds the same pairs.
     """
     k = check_k(k, MAX_K)
