@@ -89,7 +89,8 @@ def test_cli_command_modules_import_only_the_shared_helpers(graph: dict[str, set
             "simdup.cli.index"} <= commands and "simdup.cli._common" in helpers
     for name in cli:
         # Only the parser (simdup.cli itself) knows every command; no command or helper imports it, or a command.
-        assert not graph[name] & (commands | {"simdup.cli"}), f"{name} imports {graph[name] & (commands | {'simdup.cli'})}"
+        forbidden = graph[name] & (commands | {"simdup.cli"})
+        assert not forbidden, f"{name} imports {forbidden}"
     # The library never imports the command line, nor its own public alias simdup.dask.
     for name, targets in graph.items():
         if not name.startswith(("simdup.cli", "simdup.__main__")):

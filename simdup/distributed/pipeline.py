@@ -188,7 +188,7 @@ class _Phases:
         frame = frame.persist()
         client = _client()
         if client is not None:
-            from distributed import wait
+            from dask.distributed import wait  # (Dask's `distributed`, by the name that is not this package's)
 
             wait(frame)
         return frame
@@ -196,7 +196,7 @@ class _Phases:
 
 def _client() -> Any:
     try:
-        from distributed import get_client
+        from dask.distributed import get_client
     except ImportError:  # pragma: no cover - distributed is part of the extra
         return None
     try:
