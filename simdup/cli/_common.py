@@ -28,6 +28,7 @@ class CliError(Exception):
 
 
 def warn(message: str) -> None:
+    """Print ``simdup: warning: MESSAGE`` to stderr (the run goes on)."""
     print(f"simdup: warning: {message}", file=sys.stderr)
 
 

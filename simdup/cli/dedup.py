@@ -67,6 +67,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
+    """``simdup dedup INPUT -o OUTPUT``: here, or with ``--dask`` through ``args.on_dask``."""
     if args.input is None:
         # `--dask INPUT` with no address: argparse gave INPUT to --dask.
         if args.dask is None or "://" in args.dask:

@@ -38,7 +38,7 @@ from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_clu
 SHARD_FORMATS = ("jsonl", "lines", "parquet", "warc")  # the corpus files a glob matches
 
 
-def corpus_files(source: str) -> tuple[list[Path], Path | None]:
+def input_files(source: str) -> tuple[list[Path], Path | None]:
     """The input files, and the directory their output names are relative to (None for one input).
 
     ``source`` is what ``simdup dedup`` reads (a corpus file, or a directory
@@ -65,7 +65,7 @@ def _is_corpus(path: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
-    files, root = corpus_files(args.input)
+    files, root = input_files(args.input)
     formats = {format_of(f) for f in files}
     if len(formats) > 1:
         raise CliError(f"{args.input}: the files must be of one corpus format, found {', '.join(sorted(formats))}")

@@ -36,6 +36,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
+    """``simdup hash FILE...``: ``FINGERPRINT<TAB>NAME`` per document on stdout."""
     reads = corpus_reads(args.files) + model_reads(args)
     check_stdout(reads)
     hashers = hasher_from_args(args)
@@ -61,6 +62,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """``simdup compare A B``: both fingerprints, their distance and similarity on stdout."""
     check_stdout(corpus_reads([args.a, args.b]) + model_reads(args))
     hasher = hasher_from_args(args).for_corpus()
     docs = []

@@ -24,6 +24,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """``simdup fit CORPUS... -o MODEL``: fit IDF on every corpus's documents and save the model."""
     if args.model:
         # Taken (a shared option) but never read: `fit --model m.npz -o m.npz` replaced the file it named
         args.parser.error("--model: fit learns a new model from CORPUS and reads none (leave --model out)")

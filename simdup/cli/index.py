@@ -53,6 +53,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
+    """``simdup index build CORPUS... -o INDEX``: a new index and its names file."""
     path = Path(args.index)
     check_paths(corpus_reads(args.corpus) + model_reads(args), _index_writes(path))
     check_writable(path)
@@ -69,6 +70,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
+    """``simdup index add INDEX CORPUS...``: add documents, with the build's model and input settings."""
     path = Path(args.index)
     check_paths(corpus_reads(args.corpus), _index_writes(path))
     if not path.parent.is_dir():
@@ -85,6 +87,7 @@ def cmd_index_add(args: argparse.Namespace) -> int:
 
 
 def cmd_index_query(args: argparse.Namespace) -> int:
+    """``simdup index query INDEX CORPUS...``: ``QUERY_ID<TAB>MATCH_ID<TAB>DISTANCE`` per match on stdout."""
     path = Path(args.index)
     check_stdout(corpus_reads(args.corpus) + [("the index", path), ("the index's names file", names_path(path))])
     index, meta = load_index(path)
@@ -98,6 +101,7 @@ def cmd_index_query(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
+    """``simdup index info INDEX``: size, k, model and table design as JSON on stdout."""
     index, meta = load_index(Path(args.index))
     info = {"index": args.index, "documents": len(index), "k": index.k, "model": meta.get("model") or "default",
             "bytes": index.nbytes, "design": index.plan.describe()}

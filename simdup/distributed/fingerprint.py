@@ -44,6 +44,7 @@ def fingerprint(parts: list[Delayed], model: Delayed | None, layout: Layout, wit
 
 
 def docs_meta(with_length: bool, with_id: bool) -> pd.DataFrame:
+    """The fingerprinted documents: key ``doc``, ``fp``, ``n_tokens`` (``length``, ``id``)."""
     return with_length_and_id(empty_frame(doc=np.int64, fp=np.uint64, n_tokens=np.int64), with_length, with_id)
 
 
