@@ -3,8 +3,9 @@
 The package follows the data: :mod:`simdup.text` (document to text),
 :mod:`simdup.hasher` (text to fingerprint), :mod:`simdup.index` and
 :mod:`simdup.deduper` (online lookups), :mod:`simdup.batch` and
-:mod:`simdup.dask` (self-join, clusters, kept documents), :mod:`simdup.corpus`
-(corpus files in and out) and :mod:`simdup.cli` (the command line).
+:mod:`simdup.distributed` (self-join, clusters, kept documents; on Dask the
+latter, public as ``simdup.dask``), :mod:`simdup.corpus` (corpus files in
+and out) and :mod:`simdup.cli` (the command line).
 
 >>> import simdup
 >>> a = simdup.simhash("The quick brown fox jumps over the lazy dog")

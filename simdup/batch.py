@@ -49,7 +49,7 @@ def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint6
     the pair comparisons inside runs of equal keys (uniform fingerprints).
     ``record_cost`` adds a cost per fingerprint per table, in comparisons: on
     a cluster each table moves every fingerprint through a shuffle, which
-    favours fewer tables with longer runs (:mod:`simdup.dask`). Any design
+    favours fewer tables with longer runs (:mod:`simdup.distributed.join`). Any design
     finds the same pairs.
     """
     k = check_k(k, MAX_K)
@@ -190,22 +190,59 @@ class DedupResult:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Counts and timings: documents, duplicates removed, clusters, sizes, speed."""
+        """Counts and timings: documents, duplicates removed, clusters, sizes, speed (see :func:`summarize`)."""
         n = len(self.labels)
         sizes = np.bincount(self.labels, minlength=n) if n else np.zeros(0, np.int64)
-        seconds = sum(self.timings.values())
-        return {
-            "documents": n,
-            "kept": int(self.keep.sum()),
-            "duplicates_removed": int(n - self.keep.sum()),
-            "clusters": int((sizes > 1).sum()),
-            "largest_cluster": int(sizes.max()) if n else 0,
-            "token_less_documents": int((self.n_tokens == 0).sum()),
-            "pairs": len(self.pairs.i),
-            "seconds": round(seconds, 4),
-            "documents_per_second": round(n / seconds, 1) if seconds > 0 else None,
-            "timings": {phase: round(s, 4) for phase, s in self.timings.items()},
-        }
+        return summarize(documents=n, kept=int(self.keep.sum()), clusters=int((sizes > 1).sum()),
+                         largest_cluster=int(sizes.max()) if n else 0,
+                         token_less_documents=int((self.n_tokens == 0).sum()), pairs=len(self.pairs.i),
+                         timings=self.timings)
+
+
+def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int, token_less_documents: int,
+              pairs: int, timings: dict[str, float], candidate_pairs: int | None = None) -> dict[str, Any]:
+    """The summary of a dedup run, on one machine or on Dask: the one definition of its keys and rounding.
+
+    Parameters
+    ----------
+    documents, kept : int
+        Documents in, and documents kept (one per cluster).
+    clusters : int
+        Clusters of two or more documents.
+    largest_cluster : int
+        Documents in the largest cluster (1 when none has two; 0 without documents).
+    token_less_documents : int
+        Documents without tokens (never duplicates).
+    pairs : int
+        Near-duplicate links after verification.
+    timings : dict
+        Seconds per phase, in the order the phases ran.
+    candidate_pairs : int, optional
+        Links before verification; reported by :mod:`simdup.distributed`, which counts them anyway.
+
+    Returns
+    -------
+    dict
+        The keys in a fixed order (the CLI prints them as JSON); ``seconds`` is
+        the sum of the phases, ``documents_per_second`` None when there is
+        nothing to divide.
+    """
+    seconds = sum(timings.values())
+    summary: dict[str, Any] = {
+        "documents": documents,
+        "kept": kept,
+        "duplicates_removed": documents - kept,
+        "clusters": clusters,
+        "largest_cluster": largest_cluster,
+        "token_less_documents": token_less_documents,
+        "pairs": pairs,
+    }
+    if candidate_pairs is not None:
+        summary["candidate_pairs"] = candidate_pairs
+    summary["seconds"] = round(seconds, 4)
+    summary["documents_per_second"] = round(documents / seconds, 1) if documents and seconds > 0 else None
+    summary["timings"] = {phase: round(s, 4) for phase, s in timings.items()}
+    return summary
 
 
 DEFAULT_K = 8

@@ -290,7 +290,7 @@ class SimHasher(Estimator):
 
     def _fit_frequencies(self, vocabulary: npt.NDArray[np.uint64], df: npt.NDArray[np.int64],
                          n_docs: int) -> SimHasher:
-        """Fit from token document frequencies counted elsewhere (by :mod:`simdup.dask`, per partition).
+        """Fit from token document frequencies counted elsewhere (per partition, by :mod:`simdup.distributed`).
 
         ``vocabulary`` holds distinct token hashes, ``df`` how many of the
         ``n_docs`` documents hold each. Gives the same model as :meth:`fit`

@@ -25,7 +25,7 @@ from reference import sklearn_idf as _sklearn_idf
 
 from simdup import DedupResult, SimHasher, dedup
 from simdup.dask import dedup as dask_dedup
-from simdup.dask_components import components
+from simdup.distributed.components import components
 from simdup.batch import clusters
 from simdup.idf import idf_from_df
 

@@ -1,7 +1,10 @@
-"""Connected components of a link table on Dask, without gathering the links.
+"""Connected components of the links on Dask: union-find on the client for few links, else on the workers.
 
-Large-star / small-star (Kiveris, Lattanzi, Mirrokni, Rastogi and
-Vassilvitskii, *Connected Components in MapReduce and Beyond*, SoCC 2014).
+Up to ``max_local_links`` links (16 bytes each) are gathered and joined by
+union-find on the client (:func:`simdup.batch.clusters`), which is fast.
+More are never gathered: :func:`components` runs large-star / small-star
+(Kiveris, Lattanzi, Mirrokni, Rastogi and Vassilvitskii, *Connected
+Components in MapReduce and Beyond*, SoCC 2014) on the workers.
 Links are kept as ``(child, parent)`` with ``parent < child``. A round is
 two shuffles of the links on one endpoint, each followed by a pass over every
 node's neighbours in its partition:
@@ -22,16 +25,48 @@ corpus, bounds the memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import dask.dataframe as dd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-MAX_ROUNDS = 200  # each round at least halves a path's length in practice; 2**200 is never reached
+from ..batch import clusters
+from .keys import Persist
 
-Persist = Callable[[dd.DataFrame], dd.DataFrame]
+MAX_ROUNDS = 200  # each round at least halves a path's length in practice; 2**200 is never reached
+LOCAL_NODES_PER_PARTITION = 100_000  # the client's components go back to the workers in pieces of this size
+
+
+def linked_components(links: dd.DataFrame, n_links: int, max_local_links: int, npartitions: int,
+                      persist: Persist) -> dd.DataFrame:
+    """``(doc, label)`` for every linked document, ``label`` the smallest document of its component.
+
+    Parameters
+    ----------
+    links : dask DataFrame
+        Columns ``i`` and ``j``: document keys, one link a row.
+    n_links : int
+        The rows of ``links`` (counted already).
+    max_local_links : int
+        Up to this many links the components are found on the client.
+    npartitions : int
+        Partitions of each shuffle.
+    persist : callable
+        Persists a frame and waits for it.
+    """
+    if n_links <= max_local_links:
+        local = links[["i", "j"]].compute()
+        nodes = _local_components(local["i"].to_numpy(np.int64), local["j"].to_numpy(np.int64))
+        return dd.from_pandas(nodes, npartitions=max(1, min(npartitions,
+                                                             len(nodes) // LOCAL_NODES_PER_PARTITION + 1)))
+    return components(links[["i", "j"]], npartitions, persist).rename(columns={"node": "doc"})
+
+
+def _local_components(i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> pd.DataFrame:
+    """``(doc, label)`` of every linked document, by union-find over the linked documents only."""
+    nodes, inverse = np.unique(np.concatenate([i, j]), return_inverse=True)
+    labels = clusters(len(nodes), inverse[:len(i)], inverse[len(i):])
+    return pd.DataFrame({"doc": nodes, "label": nodes[labels]})
 
 
 def components(links: dd.DataFrame, npartitions: int, persist: Persist = lambda frame: frame.persist()

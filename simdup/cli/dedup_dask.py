@@ -1,12 +1,12 @@
-"""``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster.
+"""``simdup dedup --dask``: the batch job of ``simdup dedup`` on a Dask cluster, local or at an address.
 
 INPUT is what ``simdup dedup`` reads, or a glob pattern of corpus files
 (shards). Every input file is read by the workers with the same corpus
-readers as the single-machine command (:func:`simdup.corpus.open_corpus`), as one
-or more partitions (``--split``), and written back by the same writers, one
-output file per input file: the output and the clusters file are the ones
-``simdup dedup`` writes for the same input. A file is read whole by one task,
-so each must fit in a worker's memory.
+readers as the single-machine command, as one or more partitions
+(``--split``), and written back by the same writers, one output file per
+input file (:mod:`simdup.distributed.corpus_files`): the output and the
+clusters file are the ones ``simdup dedup`` writes for the same input. A
+file is read whole by one task, so each must fit in a worker's memory.
 """
 
 from __future__ import annotations
@@ -15,34 +15,30 @@ import argparse
 import glob
 import logging
 import os
-import sys
 import time
-from collections.abc import Iterator
 from math import ceil
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 try:
-    import dask
-    import dask.bag as db
-    from dask.delayed import Delayed, delayed
-    from distributed import Client, LocalCluster
+    # Checked first, for this message rather than simdup.distributed's.
+    import dask  # noqa: F401
+    import dask.bag  # noqa: F401
+    import dask.delayed  # noqa: F401
+    from dask.distributed import Client, LocalCluster
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
-from . import dask as simdup_dask
-from .cli import (
-    CliError, check_dedup_outputs, check_single_read, dedup_hasher, dedup_output, report, write_cluster_rows,
-)
-from ._atomic import atomic_directory
-from .corpus import CorpusError, format_of, open_corpus
+from .._atomic import atomic_directory
+from ..corpus import CorpusError, format_of
+from ..distributed import DaskDedupResult, dedup
+from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
+from ._common import CliError, check_single_read, hasher_from_args, progress_bars
+from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
 
-CORPUS_FORMATS = ("jsonl", "lines", "parquet", "warc")
+SHARD_FORMATS = ("jsonl", "lines", "parquet", "warc")  # the corpus files a glob matches
 
 
-def corpus_files(source: str) -> tuple[list[Path], Path | None]:
+def input_files(source: str) -> tuple[list[Path], Path | None]:
     """The input files, and the directory their output names are relative to (None for one input).
 
     ``source`` is what ``simdup dedup`` reads (a corpus file, or a directory
@@ -61,14 +57,15 @@ def corpus_files(source: str) -> tuple[list[Path], Path | None]:
 
 def _is_corpus(path: Path) -> bool:
     try:
-        return format_of(path) in CORPUS_FORMATS
+        return format_of(path) in SHARD_FORMATS
     except CorpusError:
         return False
 
 
-def run_dedup(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
-    files, root = corpus_files(args.input)
+    files, root = input_files(args.input)
     formats = {format_of(f) for f in files}
     if len(formats) > 1:
         raise CliError(f"{args.input}: the files must be of one corpus format, found {', '.join(sorted(formats))}")
@@ -81,7 +78,7 @@ def run_dedup(args: argparse.Namespace) -> int:
     for name, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None and value < 1:
             args.parser.error(f"{name} must be at least 1")
-    hasher = dedup_hasher(args, corpus_format)
+    hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
 
     with _connect(args.dask, args.workers) as client:
         scheduler, workers = client.scheduler.address, len(client.nthreads())
@@ -90,11 +87,9 @@ def run_dedup(args: argparse.Namespace) -> int:
         # Line numbers and row numbers repeat across shards: name those documents by their file too.
         prefixes = [f"{f.relative_to(root)}:" if root is not None and corpus_format == "lines" else ""
                     for f in files]
-        records = [delayed(_read_records, pure=True)(str(f), args.text_field, args.id_field, args.skip_bad, prefix)
-                   for f, prefix in zip(files, prefixes)]
-        pieces = db.from_delayed([delayed(_piece)(r, s, split) for r in records for s in range(split)])
+        pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
         with _PhaseBar(args) as bar:
-            result = simdup_dask.dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
+            result = dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
                                        keep=args.keep, verify=args.verify, progress=bar.phase)
             if result.summary["documents"] == 0:
                 raise CliError(f"{args.input}: no documents to deduplicate")
@@ -102,17 +97,16 @@ def run_dedup(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             skipped = _write_outputs(args, files, root, output, result, split)
             if args.clusters:
-                write_cluster_rows(Path(args.clusters), _cluster_chunks(result))
+                write_cluster_rows(Path(args.clusters), cluster_rows(result))
             write_seconds = time.perf_counter() - start
 
+    # The pipeline's summary, with the write and, as seconds, the whole run (the cluster's start included).
     summary = dict(result.summary)
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
     summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
-    report(args, {"input": args.input, "output": str(output) if output else None, "format": corpus_format,
-                  "input_type": hasher.input, "html_content": hasher.html_content if hasher.input != "text" else None,
-                  "skipped_bad_records": skipped, "scheduler": scheduler, "workers": workers,
-                  "partitions": len(files) * split, **summary})
+    report(args, source=args.input, output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
+           summary=summary, scheduler=scheduler, workers=workers, partitions=len(files) * split)
     return 0
 
 
@@ -156,10 +150,7 @@ class _PhaseBar:
     """One progress step per phase on stderr, for a person watching."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=None, unit="phase", file=sys.stderr, leave=False,
-                        disable=args.quiet or not sys.stderr.isatty())
+        self.bar = progress_bars(args)(total=None, unit="phase")
 
     def phase(self, name: str) -> None:
         self.bar.set_description(name)
@@ -172,58 +163,16 @@ class _PhaseBar:
         self.bar.close()
 
 
-# -- on the workers ---------------------------------------------------------------------
-
-
-def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool, id_prefix: str = ""
-                  ) -> list[dict[str, Any]]:
-    """One file's documents, whole: a file must fit in a worker's memory (shard larger corpora)."""
-    corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
-    return [{"id": id_prefix + doc_id, "text": doc} for doc_id, doc in corpus.records()]
-
-
-def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:
-    n = len(records)
-    return records[n * number // pieces:n * (number + 1) // pieces]
-
-
-def _write_file(source: str, target: str | None, text_field: str, id_field: str, skip_bad: bool,
-                *flags: np.ndarray) -> int:
-    """Write ``source``'s kept records to ``target`` with the single-machine writer; the bad records skipped."""
-    corpus = open_corpus(source, text_field, id_field, skip_bad=skip_bad)
-    for _ in corpus.records():  # the writers need one full read first
-        pass
-    if target is not None:
-        corpus.write_kept(np.concatenate(flags).tolist() if flags else [], Path(target))
-    return corpus.skipped
-
-
 def _write_outputs(args: argparse.Namespace, files: list[Path], root: Path | None, output: Path | None,
-                   result: simdup_dask.DaskDedupResult, split: int) -> int:
+                   result: DaskDedupResult, split: int) -> int:
     """Write each input file's kept records (to ``output``, or into it as a directory); the bad records skipped."""
-    flags = result.keep_flags()
     if output is None or root is None:
         targets: list[str | None] = [str(output) if output else None] * len(files)
-        tasks = _write_tasks(args, files, targets, flags, split)
-        return sum(dask.compute(*tasks))
+        return write_kept(result, files, targets, args.text_field, args.id_field, args.skip_bad, split)
     # Many files into a new directory: written beside it, renamed when complete.
     with atomic_directory(output) as tmp:
         paths = [tmp / f.relative_to(root) for f in files]
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return sum(dask.compute(*_write_tasks(args, files, [str(p) for p in paths], flags, split)))
-
-
-def _write_tasks(args: argparse.Namespace, files: list[Path], targets: list[str | None], flags: list[Delayed],
-                 split: int) -> list[Delayed]:
-    return [delayed(_write_file)(str(f), target, args.text_field, args.id_field, args.skip_bad,
-                                 *flags[n * split:(n + 1) * split])
-            for n, (f, target) in enumerate(zip(files, targets))]
-
-
-def _cluster_chunks(result: simdup_dask.DaskDedupResult) -> Iterator[list[tuple[str, int, str, int]]]:
-    """The clusters file's rows, one partition at a time (the table is never gathered whole)."""
-    for part in result.clusters.to_delayed():
-        table = part.compute()
-        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), table["kept_id"].tolist(),
-                       table["distance"].tolist()))
+        return write_kept(result, files, [str(p) for p in paths], args.text_field, args.id_field, args.skip_bad,
+                          split)

@@ -1,0 +1,79 @@
+"""Corpus files on Dask: shards read on the workers by simdup.corpus's readers, kept records written by its writers.
+
+What ``simdup dedup --dask`` runs on the workers: each file is read whole by
+one task (so it must fit in a worker's memory) with the readers of the
+single-machine command (:func:`simdup.corpus.open_corpus`), cut into
+``split`` partitions, and written back by the same writers, so the outputs
+are the ones ``simdup dedup`` writes for the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.bag as db
+import numpy as np
+from dask.delayed import Delayed, delayed
+
+from ..corpus import open_corpus
+from .result import DaskDedupResult
+
+
+def corpus_bag(files: Sequence[Path], text_field: str, id_field: str, skip_bad: bool, split: int,
+               id_prefixes: Sequence[str]) -> db.Bag:
+    """The documents of ``files``, ``split`` partitions a file, as dicts with ``id`` and ``text``.
+
+    ``id_prefixes`` (one a file) is put before each of its document ids:
+    line and row numbers repeat across shards, so those are named by their
+    file too.
+    """
+    records = [delayed(_read_records, pure=True)(str(f), text_field, id_field, skip_bad, prefix)
+               for f, prefix in zip(files, id_prefixes)]
+    return db.from_delayed([delayed(_piece)(r, s, split) for r in records for s in range(split)])
+
+
+def write_kept(result: DaskDedupResult, files: Sequence[Path], targets: Sequence[str | None], text_field: str,
+               id_field: str, skip_bad: bool, split: int) -> int:
+    """Write each file's kept records to its target (None: write nothing); the bad records skipped, counted."""
+    flags = result.keep_flags()
+    tasks: list[Delayed] = [delayed(_write_file)(str(f), target, text_field, id_field, skip_bad,
+                                                 *flags[n * split:(n + 1) * split])
+                            for n, (f, target) in enumerate(zip(files, targets))]
+    return sum(dask.compute(*tasks))
+
+
+def cluster_rows(result: DaskDedupResult) -> Iterator[list[tuple[str, int, str, int]]]:
+    """The clusters file's rows, one partition at a time (the table is never gathered whole)."""
+    for part in result.clusters.to_delayed():
+        table = part.compute()
+        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), table["kept_id"].tolist(),
+                       table["distance"].tolist()))
+
+
+# -- on the workers -----------------------------------------------------------------------
+
+
+def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool, id_prefix: str = ""
+                  ) -> list[dict[str, Any]]:
+    """One file's documents, whole: a file must fit in a worker's memory (shard larger corpora)."""
+    corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
+    return [{"id": id_prefix + doc_id, "text": doc} for doc_id, doc in corpus.records()]
+
+
+def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:
+    n = len(records)
+    return records[n * number // pieces:n * (number + 1) // pieces]
+
+
+def _write_file(source: str, target: str | None, text_field: str, id_field: str, skip_bad: bool,
+                *flags: np.ndarray) -> int:
+    """Write ``source``'s kept records to ``target`` with the single-machine writer; the bad records skipped."""
+    corpus = open_corpus(source, text_field, id_field, skip_bad=skip_bad)
+    for _ in corpus.records():  # the writers need one full read first
+        pass
+    if target is not None:
+        corpus.write_kept(np.concatenate(flags).tolist() if flags else [], Path(target))
+    return corpus.skipped
