@@ -24,7 +24,7 @@ from . import _core
 from ._validation import as_fingerprint_vector, check_k, is_int
 from .hasher import SimHasher
 
-MAX_K = 10
+MAX_K = _core.JOIN_MAX_K
 ShingleSize = Union[int, tuple[int, int]]
 DEFAULT_SHINGLE_SIZE = (3, 5)
 """Verification shingles: word 3-grams, or character 5-grams for text in scripts without spaces."""
@@ -62,7 +62,7 @@ def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint6
             break
         key_bits = 64 * (blocks - k) // blocks
         per_run = max(n / 2.0**key_bits, 1.0)
-        cost = tables * n * (1 + record_cost + 3 * -(-key_bits // 11) + per_run / 2)
+        cost = tables * n * (1 + record_cost + 3 * -(-key_bits // _core.JOIN_RADIX_BITS) + per_run / 2)
         if best is None or cost < best[0]:
             best = (cost, blocks)
     assert best is not None
@@ -508,8 +508,8 @@ def check_shingle_size(shingle_size: object) -> tuple[int, int]:
     """``(words, characters)`` from ``shingle_size``: an int (word size) or such a pair; else raise."""
     sizes = (shingle_size, DEFAULT_SHINGLE_SIZE[1]) if isinstance(shingle_size, (int, np.integer)) else shingle_size
     if (not isinstance(sizes, (tuple, list)) or len(sizes) != 2
-            or not all(is_int(x) and 1 <= x <= 16 for x in sizes)):
-        raise ValueError(f"shingle_size must be an int in [1, 16] or a pair of them (words, characters), "
+            or not all(is_int(x) and 1 <= x <= _core.MAX_NGRAM for x in sizes)):
+        raise ValueError(f"shingle_size must be an int in [1, {_core.MAX_NGRAM}] or a pair of them (words, characters), "
                          f"got {shingle_size!r}")
     return int(sizes[0]), int(sizes[1])
 

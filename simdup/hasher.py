@@ -97,7 +97,7 @@ The one spec version of simdup: saved models and indexes record it, and
 refuse files of another version.
 """
 
-_TF_RAW, _TF_SUBLINEAR, _TF_BINARY = 0, 1, 2
+_TF_RAW, _TF_SUBLINEAR, _TF_BINARY = (_core.TF_MODES["raw"], _core.TF_MODES["sublinear"], _core.TF_MODES["binary"])
 _CHUNK = 4096  # documents prepared per core call: bounds memory on long streams
 
 
@@ -220,9 +220,9 @@ class SimHasher(Estimator):
             or len(ngram) != 2
             # Python ints only: parameters are saved as JSON, which has no numpy integers.
             or not all(isinstance(n, int) and not isinstance(n, bool) for n in ngram)
-            or not 1 <= ngram[0] <= ngram[1] <= 16
+            or not 1 <= ngram[0] <= ngram[1] <= _core.MAX_NGRAM
         ):
-            raise ValueError(f"ngram_range must be (lo, hi) with 1 <= lo <= hi <= 16, got {ngram!r}")
+            raise ValueError(f"ngram_range must be (lo, hi) with 1 <= lo <= hi <= {_core.MAX_NGRAM}, got {ngram!r}")
         if not isinstance(self.min_df, int) or isinstance(self.min_df, bool) or self.min_df < 1:
             raise ValueError(f"min_df must be an int >= 1, got {self.min_df!r}")
         cap = self.idf_cap_df

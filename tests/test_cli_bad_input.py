@@ -765,24 +765,13 @@ def _hold_port(port: int) -> socket.socket | None:
 DASK_DASHBOARD_PORT = 8787
 
 
-def test_dask_local_cluster_error_is_one_line_without_worker_traceback(tmp_path: Path) -> None:
-    # The local cluster's workers log to this process's stderr: a failed read logged "Compute Failed ... Traceback"
+@pytest.mark.parametrize("hold_8787", [False, True])
+def test_dask_local_cluster_error_is_one_line_without_worker_traceback(tmp_path: Path, hold_8787: bool) -> None:
+    # The local cluster's workers log to this process's stderr: a failed read logged "Compute Failed ... Traceback".
+    # With the dashboard port taken (a Jupyter or Dask dashboard), the scheduler's HTTP server, which
+    # dashboard_address=None did not turn off, printed a 4-line "Port 8787 is already in use" warning.
     pytest.importorskip("distributed")
-    free = _hold_port(DASK_DASHBOARD_PORT)
-    if free is None:
-        pytest.skip(f"port {DASK_DASHBOARD_PORT} is taken (another Dask?): "
-                    "test_dask_local_cluster_error_is_one_line_when_port_8787_is_taken covers that case")
-    free.close()
-    _dedup_a_truncated_corpus_on_a_local_cluster(tmp_path)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "simdup bug: simdup/cli_dask.py starts LocalCluster(dashboard_address=None), but distributed's scheduler "
-    "still binds its HTTP server to port 8787 and, when that port is taken (a Jupyter or Dask dashboard), "
-    "prints a 4-line 'Port 8787 is already in use' UserWarning on stderr: the error is no longer one line"))
-def test_dask_local_cluster_error_is_one_line_when_port_8787_is_taken(tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
-    held = _hold_port(DASK_DASHBOARD_PORT)  # None: someone else holds it, which is as good
+    held = _hold_port(DASK_DASHBOARD_PORT) if hold_8787 else None  # None: free, or someone else holds it
     try:
         _dedup_a_truncated_corpus_on_a_local_cluster(tmp_path)
     finally:

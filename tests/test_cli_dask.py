@@ -17,7 +17,7 @@ from test_cli import SAMPLE, run
 
 @pytest.fixture(scope="module")
 def scheduler() -> str:
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=logging.ERROR)
     yield cluster.scheduler_address
     cluster.close()

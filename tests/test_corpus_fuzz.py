@@ -199,14 +199,6 @@ def _parquet() -> bytes:
     return buffer.getvalue()
 
 
-# A known simdup bug: ParquetCorpus reads the column names outside its try, so a name that is not UTF-8
-# escapes as UnicodeDecodeError. The strict test below pins it; the fuzz tests may meet it by chance and
-# are expected to fail with that error only (remove these marks with the strict test's when it is fixed).
-PARQUET_NAME_BUG = ("simdup bug: a Parquet column name that is not valid UTF-8 raises UnicodeDecodeError from "
-                    "ParquetCorpus.__init__ (table.column_names, outside its try) instead of a CorpusError")
-
-
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason=PARQUET_NAME_BUG)
 def test_parquet_column_name_that_is_not_utf8_is_a_corpus_error() -> None:
     valid = _parquet()
     name = b"\x18\x02id%"  # the footer's schema element naming the "id" column (found by the long fuzz run)
@@ -215,7 +207,6 @@ def test_parquet_column_name_that_is_not_utf8_is_a_corpus_error() -> None:
     _read("c.parquet", valid[:at] + b"\xe9" + valid[at + 1:])
 
 
-@pytest.mark.xfail(strict=False, raises=UnicodeDecodeError, reason=PARQUET_NAME_BUG)
 def test_parquet_reader_survives_damage() -> None:
     valid = _parquet()
 
@@ -228,7 +219,6 @@ def test_parquet_reader_survives_damage() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, raises=UnicodeDecodeError, reason=PARQUET_NAME_BUG)
 def test_parquet_reader_survives_damage_long() -> None:
     valid = _parquet()
 

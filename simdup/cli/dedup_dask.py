@@ -128,9 +128,11 @@ class _connect:
             except (OSError, ValueError) as exc:
                 raise CliError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
             return self.client
-        # CRITICAL: a failed task (a corrupt input) is the one-line error the CLI prints, not a worker's traceback
+        # CRITICAL: a failed task (a corrupt input) is the one-line error the CLI prints, not a worker's traceback.
+        # ":0", not None: with None the scheduler still serves HTTP on 8787 and, when a dashboard holds that
+        # port, warns on stderr in four lines.
         self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                    processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
+                                    processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL)
         try:
             self.client = Client(self.cluster)
         except BaseException:

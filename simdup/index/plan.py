@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations, pairwise
 
+from simdup._core import INDEX_BUFFER_CAP, INDEX_MAX_DIR_BITS, INDEX_MAX_K, index_dir_bits
 from simdup._validation import check_int, check_k
 
 __all__ = [
@@ -47,11 +48,11 @@ __all__ = [
 BitRange = tuple[int, int]
 """``(lo, width)``: bits ``lo .. lo + width - 1`` of the fingerprint (bit 63 is the top)."""
 
-MAX_K = 16
+MAX_K = INDEX_MAX_K
 DEFAULT_BYTES_PER_FINGERPRINT = 48
 MAX_TABLES = 256
-MAX_DIR_BITS = 26   # mirrors IX_MAX_DIR_BITS in _index.pxi
-BUFFER_BYTES = 2 * 8 * 1024  # the insert buffer (IX_BUFFER_CAP items)
+MAX_DIR_BITS = INDEX_MAX_DIR_BITS
+BUFFER_BYTES = 2 * 8 * INDEX_BUFFER_CAP  # the insert buffer
 
 # Cost model, in nanoseconds, fitted roughly on this machine (see benchmarks/README.md, Hamming index).
 # Only the ratios matter: they rank designs.
@@ -61,9 +62,8 @@ _NS_FETCH = 40.0    # a residual hit: fetch the full fingerprint by row
 
 
 def dir_bits(n: int, p: int) -> int:
-    """Directory bits of a table with a ``p``-bit key over ``n`` items (mirrors the core)."""
-    lg = max(n, 1).bit_length() - 1
-    return max(0, min(p, lg - 2, MAX_DIR_BITS))
+    """Directory bits of a table with a ``p``-bit key over ``n`` items (the core's rule)."""
+    return index_dir_bits(n, p)
 
 
 def _binom_cdf(n: int, k: int) -> float:
