@@ -35,7 +35,6 @@ and is saved with the index.
 
 from __future__ import annotations
 
-import math
 import operator
 import os
 import threading
