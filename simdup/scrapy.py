@@ -354,8 +354,13 @@ class _Store:
         return added, matches
 
     def maybe_save(self) -> None:
+        """Save when the interval has passed since the last save and pages were stored since.
+
+        Evictions alone do not call for a save: the saved times evict the same items at the next load.
+        """
         interval = self.config.save_interval
-        if self.path is not None and interval and time.monotonic() - self.last_save >= interval:
+        if (self.path is not None and interval and self.dirty
+                and time.monotonic() - self.last_save >= interval):
             self.save()
 
     def save(self) -> None:
