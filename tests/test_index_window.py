@@ -121,6 +121,20 @@ def test_an_id_removed_and_added_again_takes_its_new_place():
         ix.remove(2)
 
 
+def test_the_latest_time_survives_a_save_even_when_its_item_is_gone(tmp_path):
+    clock = Clock(100.0)
+    ix = SimHashIndex(3, expected_n=100, window_seconds=10, clock=clock)
+    ix.add(_spread(1), 1)
+    clock.t = 105.0
+    ix.add(_spread(2), 2)
+    ix.remove(2)
+    clock.t = 101.0  # the clock stepped back below the removed item's time
+    ix.save(tmp_path / "w")
+    back = SimHashIndex.load(tmp_path / "w", clock=clock)
+    back.add(_spread(3), 3)
+    assert back._window.export()[1].tolist() == [100.0, 105.0]  # not 101: times never go back
+
+
 def test_clock_going_back_does_not_reorder():
     clock = Clock(100.0)
     ix = SimHashIndex(3, expected_n=100, window_seconds=10, clock=clock)
@@ -248,9 +262,12 @@ def _rewrite_window(path, window):
 
 
 @pytest.mark.parametrize("window", [
-    {"size": 0, "seconds": None}, {"size": True, "seconds": None}, {"size": 2.5, "seconds": None},
-    {"size": None, "seconds": None}, {"size": None, "seconds": -1}, {"size": None, "seconds": "5"},
-    {"size": 3}, {"size": 3, "seconds": None, "extra": 1}, [3, None], None, "window"])
+    {"size": 0, "seconds": None, "last": None}, {"size": True, "seconds": None, "last": None},
+    {"size": 2.5, "seconds": None, "last": None}, {"size": None, "seconds": None, "last": None},
+    {"size": None, "seconds": -1, "last": None}, {"size": None, "seconds": "5", "last": None},
+    {"size": 3, "seconds": None}, {"size": 3, "seconds": None, "last": None, "extra": 1},
+    {"size": 3, "seconds": None, "last": "now"}, {"size": 3, "seconds": None, "last": True},
+    [3, None], None, "window"])
 def test_a_damaged_window_header_is_a_clear_error(tmp_path, window):
     ix = SimHashIndex(3, window_size=3)
     ix.add(1, 1)

@@ -511,7 +511,7 @@ class SimHashIndex(HammingIndex):
             if w is not None:
                 parts = dict(parts)
                 parts["win_ids"], parts["win_times"] = w.export()
-                meta["window"] = {"size": w.size, "seconds": w.seconds}
+                meta["window"] = {"size": w.size, "seconds": w.seconds, "last": w.last}
             _file.write(path, parts, meta)
 
     @classmethod
@@ -593,4 +593,6 @@ def _load_window(path: str | os.PathLike[str], spec: dict[str, Any], parts: dict
     # equal sorted arrays. Reads the ids, so only when the arrays are verified.
     if verify and not np.array_equal(np.sort(ids), np.sort(np.asarray(parts["ids"]))):
         raise ValueError(f"{os.fspath(path)}: corrupted index file: the window lists other ids than the index")
-    return Window.from_arrays(spec["size"], spec["seconds"], clock, ids, times)
+    if times.size and spec["last"] is not None and times[-1] > spec["last"]:
+        raise ValueError(f"{os.fspath(path)}: corrupted index file: a window time is after the latest time stored")
+    return Window.from_arrays(spec["size"], spec["seconds"], clock, ids, times, spec["last"])

@@ -10,7 +10,9 @@ offset   content
 24       JSON header: k, table design, directory bits, fingerprint spec
          version, count, and for each array its name, dtype, length, offset
          (from the data start) and XXH64; since version 2, optionally
-         ``window``: ``{"size": int | null, "seconds": float | null}``
+         ``window``: ``{"size": int | null, "seconds": float | null,
+         "last": float | null}`` (``last``: the latest time stored, which the
+         times of later items never go below)
 align64  data: the arrays, each starting on a 64-byte boundary
 =======  ======================================================================
 
@@ -96,9 +98,12 @@ def _is_int(v: Any) -> bool:
 
 def _check_window(w: Any) -> None:
     """The ``window`` header field: limits as :func:`simdup.index._window.check_window` accepts them."""
-    if not isinstance(w, dict) or set(w) != {"size", "seconds"}:
+    if not isinstance(w, dict) or set(w) != {"size", "seconds", "last"}:
         raise _bad("bad window")
-    size, seconds = w["size"], w["seconds"]
+    size, seconds, last = w["size"], w["seconds"], w["last"]
+    if last is not None and not (isinstance(last, (int, float)) and not isinstance(last, bool)
+                                 and math.isfinite(last)):
+        raise _bad("bad window time")
     if size is not None and not (_is_int(size) and size >= 1):
         raise _bad("bad window size")
     if seconds is not None and not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)

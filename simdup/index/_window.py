@@ -208,11 +208,19 @@ class Window:
             return ids[live].copy(), times[live].copy()
         return ids.copy(), times.copy()
 
+    @property
+    def last(self) -> float | None:
+        """The latest time stored (None before the first item): saved, so a loaded window keeps it."""
+        return None if self._last == -math.inf else self._last
+
     @classmethod
     def from_arrays(cls, size: int | None, seconds: float | None, clock: Clock,
-                    ids: npt.NDArray[np.uint64], times: npt.NDArray[np.float64]) -> Window:
+                    ids: npt.NDArray[np.uint64], times: npt.NDArray[np.float64],
+                    last: float | None = None) -> Window:
         """A window holding ``ids`` added at ``times`` (oldest first, checked by the caller)."""
         w = cls(size, seconds, clock)
+        if last is not None:
+            w._last = float(last)
         n = int(ids.shape[0])
         if n:
             cap = max(16, 2 * n)
@@ -221,6 +229,6 @@ class Window:
             w._ids[:n] = ids
             w._times[:n] = times
             w._tail = n
-            w._last = float(times[-1])
+            w._last = max(w._last, float(times[-1]))
             w.oldest = float(times[0])
         return w
