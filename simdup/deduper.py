@@ -70,9 +70,9 @@ class Deduper:
     threads offering near-duplicate pages keep exactly one, and a stored
     page's string id is never lost to a racing call with the same id. String
     ids are hashed with XXH64; two different strings with the same hash
-    raise ``ValueError``. The id strings are not saved with the index
-    (``index.save``); after a reload, matches made before it report the
-    integer key. Write to a shared ``index`` only through the Deduper, or
+    raise ``ValueError``. ``index.save`` alone does not save the id
+    strings (:meth:`save` does); an index reloaded without them reports the
+    integer keys. Write to a shared ``index`` only through the Deduper, or
     names may be missing for items added behind its back. The Deduper's
     lock is the index's, so evictions (which the index makes under it)
     and the Deduper's updates never interleave.

@@ -8,7 +8,8 @@ once half of it is removed, so evictions cost amortised O(log n) each, never
 a rebuild per eviction).
 
 Layout: two parallel numpy arrays used as a queue, ``ids[head:tail]`` (uint64)
-and ``times[head:tail]`` (float64, non-decreasing), 16 bytes per entry. An
+and ``times[head:tail]`` (float64, non-decreasing), 16 bytes per entry
+(the arrays grow by doubling when full, so up to twice that). An
 id removed by the caller before its turn stays in the queue as a *dead*
 entry, counted in ``dead`` (id -> number of its dead entries), and is
 skipped when it reaches the head. Why counting works: entries of one id are
