@@ -130,17 +130,19 @@ def _damage(path, offset, new: bytes):
 
 def test_other_format_version(saved):
     _, path, _ = saved
-    _damage(path, 8, struct.pack("<I", 2))
-    with pytest.raises(ValueError, match="format version 2, written by a newer simdup"):
+    newer = _index_file.FORMAT_VERSION + 1
+    _damage(path, 8, struct.pack("<I", newer))
+    with pytest.raises(ValueError, match=f"format version {newer}, written by a newer simdup"):
         SimHashIndex.load(path)
 
 
 def test_a_flipped_version_byte_is_damage_not_a_newer_format(saved):
     _, path, _ = saved
     data = bytearray(path.read_bytes())
-    data[10] ^= 0xFF  # the version's third byte: 16711681
+    data[10] ^= 0xFF  # the version's third byte: 16711682 for version 2
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="corrupted or truncated index file: format version field reads 16711681"):
+    flipped = _index_file.FORMAT_VERSION ^ 0xFF0000
+    with pytest.raises(ValueError, match=f"corrupted or truncated index file: format version field reads {flipped}"):
         SimHashIndex.load(path)
 
 

@@ -9,9 +9,21 @@ offset   content
 16       uint64 XXH64 (seed 0) of the JSON header bytes
 24       JSON header: k, table design, directory bits, fingerprint spec
          version, count, and for each array its name, dtype, length, offset
-         (from the data start) and XXH64
+         (from the data start) and XXH64; since version 2, optionally
+         ``window``: ``{"size": int | null, "seconds": float | null,
+         "last": float | null}`` (``last``: the latest time stored, which the
+         times of later items never go below)
 align64  data: the arrays, each starting on a 64-byte boundary
 =======  ======================================================================
+
+Arrays: ``fps``, ``ids`` (uint64), ``id_order``, ``dir<t>``, ``res<t>``,
+``rows<t>`` (uint32) for the single segment; with a window, also
+``win_ids`` (uint64) and ``win_times`` (float64): every stored id once, in
+the order added, with the time it was added.
+
+Versions: 1 (simdup 0.1: no window) and 2 (this one: a window may follow).
+Version 1 files still load; a version-2 file without a window differs from
+version 1 in the version field only.
 
 Opening checks magic, version, header checksum, schema and the exact file
 size, so truncation and a damaged header are always caught; the arrays'
@@ -22,6 +34,7 @@ file (what ``mmap=True`` exists to avoid).
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from typing import Any
@@ -32,11 +45,11 @@ from simdup._core import xxh64
 from simdup._atomic import atomic_output
 
 MAGIC = b"SIMDUPIX"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _PRELUDE = struct.Struct("<8sIIQ")
 _ALIGN = 64
 _MAX_HEADER = 1 << 24
-_DTYPES = {"fps": "<u8", "ids": "<u8"}  # everything else is <u4
 
 
 def _align(x: int) -> int:
@@ -79,7 +92,30 @@ def _bad(msg: str) -> ValueError:
     return ValueError(f"corrupted or truncated index file: {msg}")
 
 
-def _check_header(h: Any) -> None:
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_window(w: Any) -> None:
+    """The ``window`` header field: limits as :func:`simdup.index._window.check_window` accepts them."""
+    if not isinstance(w, dict) or set(w) != {"size", "seconds", "last"}:
+        raise _bad("bad window")
+    size, seconds, last = w["size"], w["seconds"], w["last"]
+    if last is not None and not (isinstance(last, (int, float)) and not isinstance(last, bool)
+                                 and math.isfinite(last)):
+        raise _bad("bad window time")
+    if size is not None and not (_is_int(size) and size >= 1):
+        raise _bad("bad window size")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+                                    and math.isfinite(seconds) and seconds > 0):
+        raise _bad("bad window seconds")
+    if size is None and seconds is None:
+        raise _bad("a window without limits")
+    if seconds is not None:
+        w["seconds"] = float(seconds)
+
+
+def _check_header(h: Any, version: int = FORMAT_VERSION) -> None:
     """Types and ranges of every header field the loader relies on."""
     if not isinstance(h, dict):
         raise _bad("header is not an object")
@@ -97,6 +133,10 @@ def _check_header(h: Any) -> None:
                 isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) for v in r)
                 for r in t):
             raise _bad("bad table design")
+    if "window" in h:
+        if version < 2:
+            raise _bad("a window in a version 1 file")
+        _check_window(h["window"])
 
 
 def _expected_sections(h: dict[str, Any]) -> dict[str, tuple[str, int]]:
@@ -107,6 +147,9 @@ def _expected_sections(h: dict[str, Any]) -> dict[str, tuple[str, int]]:
         if t:
             want[f"res{t}"] = ("<u4", n)
             want[f"rows{t}"] = ("<u4", n)
+    if "window" in h:
+        want["win_ids"] = ("<u8", n)
+        want["win_times"] = ("<f8", n)
     return want
 
 
@@ -135,7 +178,7 @@ def _read(path: str, *, mmap: bool, verify: bool) -> tuple[dict[str, Any], dict[
         magic, version, hlen, hsum = _PRELUDE.unpack(raw)
         if magic != MAGIC:
             raise ValueError("not a simdup index file")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             if FORMAT_VERSION < version <= _MAX_PLAUSIBLE_VERSION:
                 raise ValueError(f"index file format version {version}, written by a newer simdup; this "
                                  f"simdup reads version {FORMAT_VERSION} (upgrade simdup)")
@@ -150,7 +193,7 @@ def _read(path: str, *, mmap: bool, verify: bool) -> tuple[dict[str, Any], dict[
             h = json.loads(header_bytes)
         except (ValueError, RecursionError):  # deep nesting exhausts the parser's stack
             raise _bad("header is not JSON") from None
-        _check_header(h)
+        _check_header(h, version)
         start = _align(_PRELUDE.size + hlen)
         if start + h["data_bytes"] != size:
             raise _bad(f"file has {size} bytes, header says {start + h['data_bytes']}")
