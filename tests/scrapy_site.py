@@ -29,15 +29,17 @@ from __future__ import annotations
 import gzip
 import html
 import json
-import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SHARED = Path(os.environ.get("SIMDUP_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
-PAGES = SHARED / "web_pages_trafilatura.jsonl.gz"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the one shared-data helper
+import shared_data  # noqa: E402
+
+PAGES = shared_data.path("web_pages_trafilatura.jsonl.gz")
 SPIDER = Path(__file__).resolve().parent / "scrapy_spider.py"
 MIN_WORDS = 500
 
@@ -96,10 +98,7 @@ def template_b(title: str, paras: list[str]) -> str:
 
 def build_site(n_articles: int = 8, n_raw: int = 4) -> Site:
     """The site described in the module docstring (skips the calling test when the shared pages are absent)."""
-    if not PAGES.exists():
-        import pytest
-
-        pytest.skip(f"the crawl site is built from {PAGES}, which is absent (shared data beside the repo)")
+    shared_data.require(PAGES.name)
     with gzip.open(PAGES, "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     arts = _articles(records, n_articles)

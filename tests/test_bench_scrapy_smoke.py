@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+import shared_data  # benchmarks/, on the path from tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def test_bench_scrapy_tiny() -> None:
     pytest.importorskip("scrapy", reason="bench_scrapy.py needs Scrapy (the scrapy extra)")
-    if not (SHARED / "web_pages_trafilatura.jsonl.gz").exists():
-        pytest.skip(f"shared corpora absent at {SHARED}")
+    shared_data.require("web_pages_trafilatura.jsonl.gz")
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scrapy.py"), "--tiny"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr

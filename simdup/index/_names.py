@@ -2,9 +2,8 @@
 
 An index stores uint64 ids; :class:`simdup.Deduper` maps string ids to
 their XXH64. The strings live beside the index in ``INDEX.names.json``, the
-format ``simdup index`` writes (``simdup/cli.py``: ``_names_path``,
-``_read_names``, ``_save_index``; the CLI keeps its own copy, which raises
-its own error type)::
+format ``simdup index`` writes (``simdup/cli/_index_names.py`` uses this
+module, turning its errors into one-line CLI messages)::
 
     {"model": str | null,            # model file the fingerprints were made with; null: the embedded one
      "names": {"<16 hex digits>": name, ...},
