@@ -347,11 +347,21 @@ class _Store:
         if self.stats is not None:
             self.stats.inc_value("simdup/evicted", len(ids))
 
-    def check(self, doc_id: Hashable, doc: str | bytes, content_type: str | None
-              ) -> tuple[bool, list[tuple[Hashable, int]]]:
+    def match(self, kind: str, doc_id: Hashable, doc: str | bytes, content_type: str | None
+              ) -> tuple[Hashable, int] | None:
+        """Store ``doc``, or find the page it near-duplicates: ``(its id, distance)``, else None.
+
+        Counted under ``simdup/{kind}_fingerprinted``, ``_stored`` and
+        ``_without_text`` (``kind`` is "pages" or "items"); saves when due.
+        """
+        self.stats.inc_value(f"simdup/{kind}_fingerprinted")
         added, matches = self.dedup.add_if_new(doc_id, doc, content_type, replace=True)
         self.dirty = self.dirty or added
-        return added, matches
+        self.maybe_save()
+        if added or not matches:
+            self.stats.inc_value(f"simdup/{kind}_stored" if added else f"simdup/{kind}_without_text")
+            return None
+        return matches[0]
 
     def maybe_save(self) -> None:
         """Save when the interval has passed since the last save and pages were stored since.
@@ -419,16 +429,10 @@ class SimdupDownloaderMiddleware:
         if (request.meta.get("simdup_skip") or not isinstance(response, HtmlResponse)
                 or not 200 <= response.status < 300):
             return response
-        self.stats.inc_value("simdup/pages_fingerprinted")
-        added, matches = self.store.check(response.url, response.body, _content_type(response))
-        self.store.maybe_save()
-        if added:
-            self.stats.inc_value("simdup/pages_stored")
+        found = self.store.match("pages", response.url, response.body, _content_type(response))
+        if found is None:
             return response
-        if not matches:
-            self.stats.inc_value("simdup/pages_without_text")
-            return response
-        match, distance = matches[0]
+        match, distance = found
         if self.config.action == "drop":
             self.stats.inc_value("simdup/duplicates_dropped")
             logger.debug("Dropped near-duplicate %s: %s at %d bits", response.url, match, distance,
@@ -492,16 +496,10 @@ class SimdupPipeline:
         if not isinstance(doc_id, str) or not doc_id:
             body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
             doc_id = f"text:{xxh64(body):016x}"
-        self.stats.inc_value("simdup/items_fingerprinted")
-        added, matches = self.store.check(doc_id, text, None)
-        self.store.maybe_save()
-        if added:
-            self.stats.inc_value("simdup/items_stored")
+        found = self.store.match("items", doc_id, text, None)
+        if found is None:
             return item
-        if not matches:
-            self.stats.inc_value("simdup/items_without_text")
-            return item
-        match, distance = matches[0]
+        match, distance = found
         if self.config.action == "drop":
             self.stats.inc_value("simdup/duplicate_items_dropped")
             logger.debug("Dropped near-duplicate item %s: %s at %d bits", doc_id, match, distance,
