@@ -108,7 +108,7 @@ def clusters(n: int, i: npt.ArrayLike, j: npt.ArrayLike) -> npt.NDArray[np.int64
 
 
 def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
-                lengths: Sequence[int] | None = None) -> npt.NDArray[np.int64]:
+                lengths: Sequence[int] | npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
     """Index of the document each cluster keeps, for every document.
 
     Parameters
@@ -191,16 +191,21 @@ class DedupResult:
     @property
     def summary(self) -> dict[str, Any]:
         """Counts and timings: documents, duplicates removed, clusters, sizes, speed (see :func:`summarize`)."""
-        n = len(self.labels)
-        sizes = np.bincount(self.labels, minlength=n) if n else np.zeros(0, np.int64)
-        return summarize(documents=n, kept=int(self.keep.sum()), clusters=int((sizes > 1).sum()),
-                         largest_cluster=int(sizes.max()) if n else 0,
-                         token_less_documents=int((self.n_tokens == 0).sum()), pairs=len(self.pairs.i),
-                         timings=self.timings)
+        return summarize_result(self)
+
+
+def summarize_result(result: DedupResult, **extra: Any) -> dict[str, Any]:
+    """:func:`summarize` of a :class:`DedupResult`; ``extra`` are :func:`summarize`'s optional keys (and ``timings``)."""
+    n = len(result.labels)
+    sizes = np.bincount(result.labels, minlength=n) if n else np.zeros(0, np.int64)
+    return summarize(**{"timings": result.timings, **extra}, documents=n, kept=int(result.keep.sum()),
+                     clusters=int((sizes > 1).sum()), largest_cluster=int(sizes.max()) if n else 0,
+                     token_less_documents=int((result.n_tokens == 0).sum()), pairs=len(result.pairs.i))
 
 
 def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int, token_less_documents: int,
-              pairs: int, timings: dict[str, float], candidate_pairs: int | None = None) -> dict[str, Any]:
+              pairs: int, timings: dict[str, float], candidate_pairs: int | None = None,
+              peak_rss: int | None = None, peak_rss_workers: int | None = None) -> dict[str, Any]:
     """The summary of a dedup run, on one machine or on Dask: the one definition of its keys and rounding.
 
     Parameters
@@ -218,7 +223,9 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
     timings : dict
         Seconds per phase, in the order the phases ran.
     candidate_pairs : int, optional
-        Links before verification; reported by :mod:`simdup.distributed`, which counts them anyway.
+        Links before verification (identical fingerprints linked as a star).
+    peak_rss, peak_rss_workers : int, optional
+        Peak resident memory, in bytes, of the process and of its largest worker process.
 
     Returns
     -------
@@ -239,6 +246,10 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
     }
     if candidate_pairs is not None:
         summary["candidate_pairs"] = candidate_pairs
+    if peak_rss is not None:
+        summary["peak_rss_mb"] = round(peak_rss / 2**20, 1)
+    if peak_rss_workers is not None:
+        summary["peak_rss_workers_mb"] = round(peak_rss_workers / 2**20, 1)
     summary["seconds"] = round(seconds, 4)
     summary["documents_per_second"] = round(documents / seconds, 1) if documents and seconds > 0 else None
     summary["timings"] = {phase: round(s, 4) for phase, s in timings.items()}
@@ -530,8 +541,13 @@ def shingle_sets(hasher: SimHasher, docs: Sequence[object], shingle_size: Shingl
     """
     words, chars = check_shingle_size(shingle_size)
     prepare = hasher._preparer()
-    prepared = [prepare.text_bytes(doc) for doc in docs]
-    indptr, terms = _core.doc_terms(prepared, words, words, prepare.shingle_flags, chars)
+    return text_shingle_sets([prepare.text_bytes(doc) for doc in docs], words, chars, prepare.shingle_flags)
+
+
+def text_shingle_sets(texts: list[bytes], words: int, chars: int, flags: int
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """:func:`shingle_sets` of texts already prepared (``Preparer.text_bytes``), with the preparer's shingle flags."""
+    indptr, terms = _core.doc_terms(texts, words, words, flags, chars)
     terms = np.array(terms, dtype=np.uint64)
     # One sort a document: ten times faster than a lexsort on (row, term) over all of them.
     for start, stop in zip(indptr[:-1].tolist(), indptr[1:].tolist()):

@@ -14,10 +14,13 @@ import json
 import os
 import shutil
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, Union
+
+import numpy as np
+import numpy.typing as npt
 
 from ._atomic import atomic_directory, atomic_output
 
@@ -69,6 +72,23 @@ def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
         raw = open(path, "rb")  # noqa: SIM115 - the reader owns and closes it
         return io.BufferedReader(ZstdReader(raw, close_source=True), 1 << 16)
     return open(path, mode)
+
+
+@contextmanager
+def _open_counted(path: Path) -> Iterator[tuple[Any, IO[bytes]]]:
+    """``(stream, raw)``: the file decompressed by its suffix as :func:`open_binary` reads it, and the file
+    itself, whose ``tell()`` counts the bytes read (for progress by bytes)."""
+    suffix = path.suffix.lower()
+    with open(path, "rb") as raw:
+        if suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped, raw
+        elif suffix == ".zst":
+            _zstandard(path)
+            with io.BufferedReader(ZstdReader(raw), 1 << 16) as unzstd:
+                yield unzstd, raw
+        else:
+            yield raw, raw
 
 
 class ZstdReader(io.RawIOBase):
@@ -273,13 +293,96 @@ class Corpus:
         Only reading happens in this generator, so an error writing the
         output (in the caller) is never mistaken for damage in the input.
         """
+        for _, block in self.raw_blocks(count=count):
+            lines = block.split(b"\n")
+            last = lines.pop()
+            for line in lines:
+                yield line + b"\n"
+            if last:
+                yield last
+
+    def copy_lines(self, lines: npt.NDArray[np.int64], out: IO[bytes],
+                   on_read: Callable[[int], object] | None = None) -> None:
+        """Copy the lines numbered ``lines`` (from 1, ascending) of this file to ``out``, byte for byte.
+
+        A last line without a newline gets one. Reads the file once, block
+        by block (:meth:`raw_blocks`), whatever its size.
+        """
+        lines = np.asarray(lines, dtype=np.int64)
+        for first, block in self.raw_blocks(count=False, on_read=on_read):
+            n_lines = block.count(b"\n") + (not block.endswith(b"\n"))
+            lo, hi = np.searchsorted(lines, [first, first + n_lines])
+            if hi > lo:
+                split = block.split(b"\n")
+                out.write(b"\n".join([split[x] for x in (lines[lo:hi] - first).tolist()]) + b"\n")
+
+    def raw_blocks(self, size: int = 1 << 22, count: bool = True,
+                   on_read: Callable[[int], object] | None = None) -> Iterator[tuple[int, bytes]]:
+        """The file (decompressed) as blocks of whole lines: ``(number of the block's first line, bytes)``.
+
+        Every block but the last ends with ``b"\\n"``; a line longer than
+        ``size`` makes a longer block. The streaming dedup
+        (:mod:`simdup.stream`) hands blocks to worker processes, which parse
+        their lines; :meth:`_raw_lines` reads the same blocks, so both see
+        the same lines, up to the same damage. ``on_read`` is called with the
+        number of bytes of the file (compressed) read so far, for a progress
+        bar.
+        """
+        lineno, tail = 1, b""
         try:
-            with open_binary(self.path) as f:
-                yield from f
+            with _open_counted(self.path) as (stream, raw):
+                while chunk := stream.read1(size):
+                    if on_read is not None:
+                        on_read(raw.tell())
+                    chunk = tail + chunk if tail else chunk
+                    cut = chunk.rfind(b"\n") + 1
+                    if cut == 0:
+                        tail = chunk
+                        continue
+                    block, tail = (chunk[:cut], chunk[cut:]) if cut < len(chunk) else (chunk, b"")
+                    yield lineno, block
+                    lineno += block.count(b"\n")
         except _read_errors() as exc:
             if isinstance(exc, FileNotFoundError) or not isinstance(exc, _damage_errors()):
                 raise CorpusError(f"{self.path}: cannot read ({_reason(exc)})") from None
             self._damaged(f"cannot read ({_reason(exc)})", count)
+            return
+        if tail:
+            yield lineno, tail
+
+
+def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str | None) -> tuple[str, str] | str | None:
+    """One JSON Lines line as ``(id, text)``; None for a blank line; else why it is not a record (a str).
+
+    The one reading of a line, shared by :meth:`JsonlCorpus.records` and the
+    streaming workers (:mod:`simdup.stream`), which parse blocks of lines in
+    other processes. A record without ``id_field`` is named by ``lineno``.
+    """
+    line = raw.decode("utf-8", "replace")
+    if lineno == 1:
+        line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors) is not JSON
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg})"
+    except RecursionError:
+        # The C scanner recurses once per nesting level.
+        return "JSON nested too deeply"
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits())
+        return f"not valid JSON (a number too long: {str(exc).split(':')[0]})"
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    if text_field not in record:
+        return f"no field {text_field!r}"
+    text = record[text_field]
+    if text is None:
+        return f"field {text_field!r} is null"
+    if not isinstance(text, str):
+        return f"field {text_field!r} is not a string"
+    doc_id = record.get(id_field, lineno) if id_field else lineno
+    return _unicode_id(str(doc_id)), text
 
 
 class JsonlCorpus(Corpus):
@@ -304,49 +407,20 @@ class JsonlCorpus(Corpus):
         self.skipped = 0
         self.warnings = []
         for lineno, raw in enumerate(self._raw_lines(count=True), 1):
-            line = raw.decode("utf-8", "replace")
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors) is not JSON
-            if not line.strip():
+            parsed = parse_jsonl_line(raw, lineno, self.text_field, self.id_field)
+            if parsed is None:
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                self._bad(lineno, f"not valid JSON ({exc.msg})")
+            if isinstance(parsed, str):
+                self._bad(lineno, parsed)
                 continue
-            except RecursionError:
-                # The C scanner recurses once per nesting level.
-                self._bad(lineno, "JSON nested too deeply")
-                continue
-            except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits())
-                self._bad(lineno, f"not valid JSON (a number too long: {str(exc).split(':')[0]})")
-                continue
-            if not isinstance(record, dict):
-                self._bad(lineno, "expected a JSON object")
-                continue
-            if self.text_field not in record:
-                self._bad(lineno, f"no field {self.text_field!r}")
-                continue
-            text = record[self.text_field]
-            if text is None:
-                self._bad(lineno, f"field {self.text_field!r} is null")
-                continue
-            if not isinstance(text, str):
-                self._bad(lineno, f"field {self.text_field!r} is not a string")
-                continue
-            doc_id = record.get(self.id_field, lineno) if self.id_field else lineno
             lines.append(lineno)
-            yield _unicode_id(str(doc_id)), text
+            yield parsed
         self._lines = lines
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         self._check_keep(keep, None if self._lines is None else len(self._lines))
-        assert self._lines is not None
-        wanted = {line for line, kept in zip(self._lines, keep) if kept}
-        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
-            for lineno, raw in enumerate(self._raw_lines(count=False), 1):
-                if lineno in wanted:
-                    dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        lines = np.array(self._lines, dtype=np.int64)
+        write_lines([(self, lines[np.asarray(keep, dtype=bool)])], output)
 
 
 class LinesCorpus(Corpus):
@@ -369,10 +443,7 @@ class LinesCorpus(Corpus):
 
     def write_kept(self, keep: Sequence[bool], output: Path) -> None:
         self._check_keep(keep, self._count)
-        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
-            for raw, kept in zip(self._raw_lines(count=False), keep):
-                if kept:
-                    dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        write_lines([(self, np.flatnonzero(np.asarray(keep, dtype=bool)) + 1)], output)
 
 
 class DirectoryCorpus(Corpus):
@@ -608,6 +679,18 @@ class WarcCorpus(Corpus):
                 record.write(buffer)
                 # One gzip member per record, as WARC tools expect (random access by offset).
                 out.write(gzip.compress(buffer.getvalue(), 6) if compress else buffer.getvalue())
+
+
+def write_lines(parts: Sequence[tuple[Corpus, npt.NDArray[np.int64]]], output: Path,
+                on_read: Callable[[int], object] | None = None) -> None:
+    """Write the given lines of each line corpus (JSON Lines or text), in order, to one ``output``, atomically.
+
+    Each part is ``(corpus, line numbers)`` (:meth:`Corpus.copy_lines`);
+    ``on_read`` is passed on, for a progress bar of the bytes read.
+    """
+    with atomic_output(output) as tmp, open_binary(tmp, "wb") as out:
+        for corpus, lines in parts:
+            corpus.copy_lines(lines, out, on_read)
 
 
 class _CutGuard(io.RawIOBase):

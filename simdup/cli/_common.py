@@ -231,6 +231,8 @@ def progress_bars(args: argparse.Namespace) -> Callable[..., Any]:
     disable = args.quiet or not sys.stderr.isatty()
 
     def bar(iterable=None, **kwargs):
-        return tqdm(iterable, disable=disable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
+        # leave=True: a finished phase stays on screen as one line (its count, time and rate),
+        # so a long run never shows a blank terminal between phases.
+        return tqdm(iterable, disable=disable, file=sys.stderr, dynamic_ncols=True, leave=True, **kwargs)
 
     return bar

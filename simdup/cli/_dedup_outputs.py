@@ -143,6 +143,13 @@ def _print_summary(s: dict) -> None:
         f"  clusters: {s['clusters']:,} (largest: {s['largest_cluster']:,} documents); "
         f"token-less documents: {s['token_less_documents']:,}"
         + (f"; bad records skipped: {s['skipped_bad_records']:,}" if s["skipped_bad_records"] else ""),
+        f"  links: {s['pairs']:,}" + (f" of {s['candidate_pairs']:,} candidate pairs verified"
+                                        if "candidate_pairs" in s else ""),
         f"  time: {total:.2f} s ({s['documents'] / total if total else 0:,.0f} documents/s): {timings}",
     ]
+    if "peak_rss_mb" in s:
+        workers = s.get("jobs") or 1
+        lines.append(f"  peak memory: {s['peak_rss_mb']:,.0f} MiB" + (
+            f" (and {s['peak_rss_workers_mb']:,.0f} MiB in each of {workers} worker processes at most)"
+            if workers > 1 and s.get("peak_rss_workers_mb") else ""))
     print("\n".join(lines), file=sys.stderr)

@@ -8,16 +8,19 @@ imports Dask, nor that module.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, DedupResult, dedup
-from ..corpus import format_of, open_corpus
-from ._common import CliError, check_single_read, hasher_from_args, progress, progress_bars, warn
+from .._atomic import atomic_directory
+from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, summarize_result
+from ..corpus import CorpusError, format_of
+from ..stream import FileDedup
+from ..stream._memory import parse_size, peak_rss
+from ._common import CliError, check_single_read, hasher_from_args, progress_bars, warn
+from ._dedup_inputs import input_files, shard_names
 from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
 
 
@@ -30,9 +33,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
                        "responses, id = WARC-Target-URI, fingerprinted on their main content; the output "
                        "WARC is .warc or .warc.gz and keeps every other record). A summary goes to stderr "
                        "(or stdout as JSON).")
-    p.add_argument("input", metavar="INPUT", nargs="?")
+    p.add_argument("input", metavar="INPUT", nargs="*",
+                   help="a corpus file or directory; or several corpus files (shards), named or as a quoted glob "
+                   "('shards/*.jsonl.gz'), deduplicated as one corpus")
     p.add_argument("-o", "--output", help="deduplicated corpus to write (same format as INPUT); required "
-                   "unless INPUT is a WARC and --clusters or --keep-warc is given")
+                   "unless INPUT is a WARC and --clusters or --keep-warc is given. With several inputs: a new "
+                   "directory that gets one output file per input file, or one .jsonl/.txt file for JSON Lines "
+                   "or text shards")
     p.add_argument("--keep-warc", metavar="FILE",
                    help="WARC input only: write the deduplicated WARC to FILE (the same as -o FILE)")
     p.add_argument("-k", type=int, default=DEFAULT_K, choices=range(MAX_K + 1), metavar="K",
@@ -53,6 +60,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
                    help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                   help=f"worker processes for reading, fingerprinting and verification (default: every core, "
+                   f"{os.cpu_count() or 1} here); the result does not depend on it")
+    p.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                   help="memory the phases that grow with text (document frequencies, verification) may hold "
+                   "before spilling to --tmp-dir or working in smaller chunks, e.g. 2G (default: half the memory "
+                   "available). Fingerprints and links, about 100 bytes a document, are always held")
+    p.add_argument("--tmp-dir", metavar="DIR", help="directory for spill files (default: the system's temporary "
+                   "directory); they are removed at the end")
     g = p.add_argument_group("on a Dask cluster (pip install 'simdup[dask]')")
     g.add_argument("--dask", nargs="?", const="local", metavar="SCHEDULER",
                    help="run on the Dask scheduler at this address (tcp://host:8786), or on a local cluster of "
@@ -67,57 +83,88 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
-    """``simdup dedup INPUT -o OUTPUT``: here, or with ``--dask`` through ``args.on_dask``."""
-    if args.input is None:
+    """``simdup dedup INPUT -o OUTPUT``: here, streamed (:class:`simdup.stream.FileDedup`), or with ``--dask``."""
+    if not args.input:
         # `--dask INPUT` with no address: argparse gave INPUT to --dask.
         if args.dask is None or "://" in args.dask:
             args.parser.error("the following arguments are required: INPUT")
-        args.input, args.dask = args.dask, "local"
+        args.input, args.dask = [args.dask], "local"
     if args.dask is not None:
+        for option, value in (("--jobs", args.jobs), ("--memory-limit", args.memory_limit), ("--tmp-dir", args.tmp_dir)):
+            if value is not None:
+                args.parser.error(f"{option} sizes a run on this machine; with --dask use --workers")
         return args.on_dask(args)
     for option, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None:
             args.parser.error(f"{option} sizes a Dask run: it needs --dask")
     started = time.perf_counter()
-    source = Path(args.input)
-    if not source.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(source))
-    corpus_format = format_of(source)
-    check_single_read(source, "dedup")
+    files, root = input_files(args.input)
+    corpus_format = format_of(files[0])
+    for f in files:
+        check_single_read(f, "dedup")
     output = dedup_output(args, corpus_format)
+    one_file = root is not None and output is not None and corpus_format in ("jsonl", "lines") \
+        and _names_a_file(output, corpus_format)
     # Every output is checked before the input is read: a bad one fails now, not after the work.
-    check_dedup_outputs(args, corpus_format, [source], output)
-    corpus = open_corpus(source, args.text_field, args.id_field, skip_bad=args.skip_bad)
-    ids, texts = [], []
-    for doc_id, text in progress(corpus.records(), args, desc="reading"):
-        ids.append(doc_id)
-        texts.append(text)
-    for warning in corpus.warnings:
-        warn(warning)
-    if not texts:
-        # An empty input is almost always a mistake (a wrong field, a truncated file).
-        raise CliError(f"{source}: no documents to deduplicate")
-    read_seconds = time.perf_counter() - started
-
-    hasher = hasher_from_args(args, fit=True).for_corpus(corpus.format)
-    result = dedup(texts, args.k, hasher=hasher, keep=args.keep, verify=args.verify, progress=progress_bars(args))
-
-    start = time.perf_counter()
-    if output is not None:
-        corpus.write_kept(result.keep.tolist(), output)
-    if args.clusters:
-        write_cluster_rows(Path(args.clusters), [_cluster_rows(ids, result)])
-    result.timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - start}
-    report(args, source=str(source), output=output, corpus_format=corpus.format, hasher=hasher,
-           skipped=corpus.skipped, summary=result.summary)
+    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None and not one_file)
+    if args.tmp_dir is not None and not Path(args.tmp_dir).is_dir():
+        raise CliError(f"{args.tmp_dir}: --tmp-dir is not a directory")
+    hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
+    prefixes = ([f"{name}:" for name in shard_names(files, root)] if root is not None and corpus_format == "lines"
+                else None)
+    with FileDedup(files, args.k, hasher=hasher, keep=args.keep, verify=args.verify, jobs=args.jobs,
+                   memory_limit=args.memory_limit, tmp_dir=args.tmp_dir, text_field=args.text_field,
+                   id_field=args.id_field, skip_bad=args.skip_bad, id_prefixes=prefixes,
+                   progress=progress_bars(args)) as run:
+        result = run.run()
+        for warning in run.warnings:
+            warn(warning)
+        if not len(result.keep):
+            # An empty input is almost always a mistake (a wrong field, a truncated file).
+            raise CliError(f"{' '.join(args.input)}: no documents to deduplicate")
+        start = time.perf_counter()
+        if output is not None:
+            if root is None or one_file:
+                run.write(output)
+            else:
+                with atomic_directory(output) as tmp:
+                    targets = [tmp / name for name in shard_names(files, root)]
+                    for target in targets:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                    run.write_each(targets)
+        if args.clusters:
+            write_cluster_rows(Path(args.clusters), run.cluster_rows())
+        write_seconds = time.perf_counter() - start
+        timings = {**result.timings, "write": write_seconds}
+        summary = summarize_result(result, timings=timings, candidate_pairs=run.candidate_pairs,
+                                   peak_rss=max(run.peak_rss, peak_rss()), peak_rss_workers=run.peak_rss_workers)
+        summary["seconds"] = round(time.perf_counter() - started, 4)
+        summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
+        report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher,
+               skipped=run.skipped, summary=summary, jobs=run.jobs)
     return 0
 
 
-def _cluster_rows(ids: list[str], result: DedupResult) -> list[tuple[str, int, str, int]]:
-    """One row per document in a cluster of two or more: id, cluster, kept id, distance."""
-    sizes = np.bincount(result.labels, minlength=len(ids))
-    members = np.flatnonzero(sizes[result.labels] > 1)
-    # Dense cluster numbers in order of each cluster's first document.
-    number = {label: n for n, label in enumerate(dict.fromkeys(result.labels[members].tolist()))}
-    return [(ids[m], number[int(result.labels[m])], ids[int(result.representative[m])], int(result.distance[m]))
-            for m in members.tolist()]
+def _names_a_file(output: Path, corpus_format: str) -> bool:
+    """True when ``output`` reads as a corpus file of ``corpus_format`` (not a directory to create)."""
+    try:
+        return not output.is_dir() and format_of(output) == corpus_format
+    except CorpusError:
+        return False
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -12,7 +12,6 @@ file is read whole by one task, so each must fit in a worker's memory.
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import os
 import time
@@ -29,47 +28,18 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
 from .._atomic import atomic_directory
-from ..corpus import CorpusError, format_of
+from ..corpus import format_of
 from ..distributed import DaskDedupResult, dedup
 from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
 from ._common import CliError, check_single_read, hasher_from_args, progress_bars
+from ._dedup_inputs import input_files, shard_names
 from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
-
-SHARD_FORMATS = ("jsonl", "lines", "parquet", "warc")  # the corpus files a glob matches
-
-
-def input_files(source: str) -> tuple[list[Path], Path | None]:
-    """The input files, and the directory their output names are relative to (None for one input).
-
-    ``source`` is what ``simdup dedup`` reads (a corpus file, or a directory
-    of ``.txt``/``.html`` documents), or a glob pattern naming corpus files
-    (shards).
-    """
-    path = Path(source)
-    if path.exists():
-        return [path], None
-    files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file() and _is_corpus(Path(p)))
-    if not files:
-        raise CliError(f"{source}: no such file or directory, and no corpus files (.jsonl, .txt, .parquet, .warc, "
-                       "optionally .gz or .zst) match it as a pattern")
-    return files, Path(os.path.commonpath([str(p.parent) for p in files]))
-
-
-def _is_corpus(path: Path) -> bool:
-    try:
-        return format_of(path) in SHARD_FORMATS
-    except CorpusError:
-        return False
-
 
 def run(args: argparse.Namespace) -> int:
     """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
     files, root = input_files(args.input)
-    formats = {format_of(f) for f in files}
-    if len(formats) > 1:
-        raise CliError(f"{args.input}: the files must be of one corpus format, found {', '.join(sorted(formats))}")
-    corpus_format = formats.pop()
+    corpus_format = format_of(files[0])
     for f in files:
         check_single_read(f, "dedup --dask")
     output = dedup_output(args, corpus_format)
@@ -85,14 +55,14 @@ def run(args: argparse.Namespace) -> int:
         threads = sum(client.nthreads().values())
         split = args.split or max(1, ceil(2 * threads / len(files)))
         # Line numbers and row numbers repeat across shards: name those documents by their file too.
-        prefixes = [f"{f.relative_to(root)}:" if root is not None and corpus_format == "lines" else ""
-                    for f in files]
+        prefixes = ([f"{name}:" for name in shard_names(files, root)] if root is not None and corpus_format == "lines"
+                    else [""] * len(files))
         pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
         with _PhaseBar(args) as bar:
             result = dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
                                        keep=args.keep, verify=args.verify, progress=bar.phase)
             if result.summary["documents"] == 0:
-                raise CliError(f"{args.input}: no documents to deduplicate")
+                raise CliError(f"{' '.join(args.input)}: no documents to deduplicate")
             bar.phase("write")
             start = time.perf_counter()
             skipped = _write_outputs(args, files, root, output, result, split)
@@ -105,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
     summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
-    report(args, source=args.input, output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
+    report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
            summary=summary, scheduler=scheduler, workers=workers, partitions=len(files) * split)
     return 0
 
@@ -173,7 +143,7 @@ def _write_outputs(args: argparse.Namespace, files: list[Path], root: Path | Non
         return write_kept(result, files, targets, args.text_field, args.id_field, args.skip_bad, split)
     # Many files into a new directory: written beside it, renamed when complete.
     with atomic_directory(output) as tmp:
-        paths = [tmp / f.relative_to(root) for f in files]
+        paths = [tmp / name for name in shard_names(files, root)]
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
         return write_kept(result, files, [str(p) for p in paths], args.text_field, args.id_field, args.skip_bad,

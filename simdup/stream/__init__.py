@@ -1,0 +1,483 @@
+"""Batch dedup of corpus files larger than memory: streamed, in bounded memory, on every core.
+
+:func:`simdup.dedup` holds every document in memory. :class:`FileDedup`
+reads corpus files (:mod:`simdup.corpus`) and keeps in memory only what
+grows with the number of documents, not with their text: a fingerprint, a
+token count and a few offsets a document (about 60 bytes), the links found,
+and the IDF table. It finds the same near-duplicates as :func:`simdup.dedup`
+with the same parameters (tested), in these phases:
+
+1. **read**: the input is read once, in blocks that worker processes parse,
+   prepare (decode, extract HTML, fold, segment) and tokenize. Each block's
+   distinct tokens are counted into the document frequencies
+   (:class:`~simdup.stream._df.DfCounter`, spilled to the temporary
+   directory past the memory limit); the prepared text goes to a spill
+   file there, and only its offsets stay in memory.
+2. **fit**: the IDF table from the document frequencies (skipped for a
+   fitted hasher, which fingerprints during the read).
+3. **fingerprint**: the spilled texts, range by range, on every worker.
+4. **join**: :func:`simdup.batch.find_duplicates`'s self-join of the
+   fingerprints (identical fingerprints collapsed first).
+5. **verify**: each candidate link's exact shingle Jaccard, from the texts
+   of only the documents linked, read back from the spill in chunks that
+   fit the memory limit.
+6. **cluster**, then **write**: the kept records copied from the input's
+   own bytes (JSON Lines and text: line by line; other formats through
+   their :class:`~simdup.corpus.Corpus` writer).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._validation import check_k
+from ..batch import (
+    DEFAULT_K,
+    DEFAULT_SHINGLE_SIZE,
+    DEFAULT_VERIFY,
+    MAX_K,
+    DedupResult,
+    Pairs,
+    ShingleSize,
+    _links,
+    check_shingle_size,
+    check_verify,
+    choose_kept,
+    clusters,
+    verify_links,
+)
+from ..corpus import Corpus, CorpusError, open_corpus, write_lines
+from ..hasher import SimHasher
+from ..idf import IdfTable
+from . import _spill, _worker
+from ._df import DfCounter
+from ._memory import default_limit, peak_rss
+from ._pool import Pool
+
+__all__ = ["FileDedup"]
+
+BLOCK_BYTES = 4 << 20
+"""Input bytes a read task parses: large enough to amortise a task, small enough to keep workers busy."""
+_RANGE_BYTES = 8 << 20  # spilled text a fingerprint task reads
+_RANGE_DOCS = 16384
+_MAX_PAIRS = 65536  # pairs a verification task checks at most (load balance across workers)
+ProgressFactory = Callable[..., Any]
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Source:
+    """One input file: its corpus reader and where its documents are."""
+
+    def __init__(self, corpus: Corpus, id_prefix: str) -> None:
+        self.corpus = corpus
+        self.id_prefix = id_prefix
+        self.first = self.stop = 0
+        self.skipped = 0
+        self.lines: list[npt.NDArray[np.int64]] | npt.NDArray[np.int64] = []
+
+    @property
+    def streams_lines(self) -> bool:
+        """JSON Lines and text are read as raw blocks by the workers, and written back line by line."""
+        return self.corpus.format in ("jsonl", "lines")
+
+
+class FileDedup:
+    """Near-duplicates of corpus files, found in bounded memory and written back.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Corpus files (any :func:`simdup.corpus.open_corpus` format), read in
+        order as one corpus: document numbers run across them.
+    k, hasher, verify, shingle_size
+        As for :func:`simdup.dedup`.
+    keep : {"first", "longest"}, default="first"
+        Which document of a cluster is kept.
+    jobs : int, optional
+        Worker processes (default: every core). The result does not depend on it.
+    memory_limit : int, optional
+        Bytes the phases that grow with text (document frequencies,
+        verification) keep in memory before they spill to ``tmp_dir`` or
+        work in smaller chunks. Default: half the memory available.
+        Fingerprints, links and the IDF table are always in memory
+        (about 60 bytes a document, plus the join's working arrays).
+    tmp_dir : path-like, optional
+        Where spill files go (default: the system's temporary directory);
+        removed by :meth:`close`.
+    text_field, id_field, skip_bad
+        As for :func:`simdup.corpus.open_corpus`.
+    id_prefixes : sequence of str, optional
+        Prefix of each file's line-number ids (text files), so they stay unique across files.
+    progress : callable, optional
+        A tqdm-like factory, as for :func:`simdup.dedup`.
+
+    Examples
+    --------
+    >>> with FileDedup(["a.jsonl.gz", "b.jsonl.gz"], jobs=2) as run:  # doctest: +SKIP
+    ...     result = run.run()
+    ...     run.write(Path("out.jsonl.gz"))
+    """
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], k: int = DEFAULT_K, *,
+                 hasher: SimHasher | None = None, keep: str = "first", verify: float | None = DEFAULT_VERIFY,
+                 shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE, jobs: int | None = None,
+                 memory_limit: int | None = None, tmp_dir: str | os.PathLike[str] | None = None,
+                 text_field: str = "text", id_field: str | None = "id", skip_bad: bool = False,
+                 id_prefixes: Sequence[str] | None = None, progress: ProgressFactory | None = None) -> None:
+        self.k = check_k(k, MAX_K)
+        self.verify = check_verify(verify)
+        self.shingle_size = check_shingle_size(shingle_size)
+        if keep not in ("first", "longest"):
+            raise ValueError(f'keep must be "first" or "longest", got {keep!r}')
+        self.keep = keep
+        jobs = (os.cpu_count() or 1) if jobs is None else jobs
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+        self.jobs = jobs
+        self.memory_limit = default_limit() if memory_limit is None else int(memory_limit)
+        self.hasher = SimHasher() if hasher is None else hasher
+        self.hasher._check_params()
+        if jobs > 1:
+            try:
+                pickle.dumps(self.hasher.get_params(deep=False))
+            except Exception as exc:  # a lambda tokenizer cannot reach a worker process
+                raise ValueError(f"jobs > 1 needs a hasher whose parameters pickle ({exc}); use jobs=1") from None
+        self.progress = progress
+        prefixes = list(id_prefixes) if id_prefixes is not None else [""] * len(paths)
+        self.sources = [_Source(open_corpus(p, text_field, id_field, skip_bad), prefix)
+                        for p, prefix in zip(paths, prefixes)]
+        self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
+        self._stack = ExitStack()
+        self.tmp = Path(tempfile.mkdtemp(prefix="simdup-", dir=tmp_dir))
+        self._stack.callback(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.result: DedupResult | None = None
+        self.candidate_pairs = 0
+        self.timings: dict[str, float] = {}
+        self.peak_rss = self.peak_rss_workers = self._worker_rss = 0
+        self._df: DfCounter | None = None
+        self._ids = self._text = self._prepared = _spill.SpillFile(self.tmp / "ids.bin")
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self) -> DedupResult:
+        """Read, fit, fingerprint, join, verify and cluster; the :class:`~simdup.batch.DedupResult`."""
+        fitted = self.hasher.__sklearn_is_fitted__()
+        table = _table_of(self.hasher) if fitted else None
+        # A corpus of a block or two would wait longer for worker processes to start (about
+        # a second) than it takes to read; the result is the same with any number of jobs.
+        self.jobs = min(self.jobs, max(1, -(-self._input_bytes() // BLOCK_BYTES)))
+        with Pool(self.jobs, (self.hasher.get_params(deep=False), table)) as pool:
+            fps, n_tokens, lengths = self._read(pool, fitted)
+            n = len(self._ids.offsets) - 1
+            if n and not fitted:
+                assert self._df is not None
+                start = time.perf_counter()
+                fitted_table = self._df.table(smooth_idf=self.hasher.smooth_idf, min_df=self.hasher.min_df,
+                                              idf_cap_df=self.hasher.idf_cap_df)
+                self.hasher._set_idf(*fitted_table)
+                self.timings["fit"] = time.perf_counter() - start
+                start = time.perf_counter()
+                fps, n_tokens = self._fingerprint(pool, fitted_table)
+                self.timings["fingerprint"] = time.perf_counter() - start
+            self._df = None
+            if n:
+                self.result = self._dedup(pool, fps, n_tokens, lengths)
+            else:
+                empty = np.empty(0, np.int64)
+                self.result = DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
+                                          np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)))
+        # Inline (one job) the work's memory is this process's own.
+        self.peak_rss, self.peak_rss_workers = peak_rss(), self._worker_rss if self.jobs > 1 else 0
+        self.result.timings = dict(self.timings)
+        return self.result
+
+    def _input_bytes(self) -> int:
+        """The input's size, decompressed as estimated (compressed text is about a quarter of its size)."""
+        total = 0
+        for source in self.sources:
+            path = source.corpus.path
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            for f in files:
+                size = f.stat().st_size
+                total += 4 * size if f.suffix.lower() in (".gz", ".zst") else size
+        return total
+
+    def _bar(self, **kwargs: Any) -> Any:
+        return _NoBar() if self.progress is None else self.progress(**kwargs)
+
+    def _read(self, pool: Pool, fitted: bool) -> tuple[Any, Any, Any]:
+        """Phase 1: every block read, prepared and counted (or fingerprinted); texts and ids spilled."""
+        start = time.perf_counter()
+        separate = self.hasher.tokenizer not in ("auto", "words")  # jieba or a callable: two texts
+        if self.result is not None:
+            raise RuntimeError("run() runs once")
+        self._text = _spill.SpillFile(self.tmp / "text.bin")
+        self._prepared = _spill.SpillFile(self.tmp / "prepared.bin") if separate and not fitted else self._text
+        self._df = DfCounter(self.memory_limit // 2, self.tmp) if not fitted and self.hasher.use_idf else None
+        fps: list[npt.NDArray[np.uint64]] = []
+        n_tokens: list[npt.NDArray[np.int64]] = []
+        lengths: list[npt.NDArray[np.int64]] = []
+        total = sum(s.corpus.path.stat().st_size for s in self.sources if s.corpus.path.is_file())
+        bar = self._bar(total=total or None, desc="reading", unit="B", unit_scale=True, unit_divisor=1024)
+        n = 0
+        try:
+            for source in self.sources:
+                source.first = n
+                options = dict(text_field=self.text_field, id_field=self.id_field, id_prefix=source.id_prefix,
+                               skip_bad=self.skip_bad, count_df=self._df is not None, fingerprint=fitted,
+                               lengths=self.keep == "longest", separate_text=separate)
+                lines: list[npt.NDArray[np.int64]] = []
+                for result in pool.map(_worker.scan, self._tasks(source, options, bar)):
+                    if result.error is not None:
+                        raise CorpusError(f"{source.corpus.path}:{result.error[0]}: {result.error[1]}")
+                    source.skipped += result.skipped
+                    self._worker_rss = max(self._worker_rss, result.peak_rss)
+                    self._ids.append(*result.ids)
+                    assert result.text is not None
+                    self._text.append(*result.text)
+                    if result.prepared is not None:
+                        self._prepared.append(*result.prepared)
+                    if self._df is not None:
+                        assert result.terms is not None and result.counts is not None
+                        self._df.add(result.terms, result.counts, result.n_docs)
+                    if result.fps is not None:
+                        fps.append(result.fps)
+                        n_tokens.append(result.n_tokens)  # type: ignore[arg-type]
+                    if result.lengths is not None:
+                        lengths.append(result.lengths)
+                    if result.lines is not None:
+                        lines.append(result.lines)
+                    n += result.n_docs
+                source.lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
+                source.stop = n
+                source.skipped += source.corpus.skipped
+        finally:
+            bar.close()
+        for spill in {id(s): s for s in (self._ids, self._text, self._prepared)}.values():
+            spill.finish()
+        self.timings["read"] = time.perf_counter() - start
+        return (np.concatenate(fps) if fps else None, np.concatenate(n_tokens) if n_tokens else None,
+                np.concatenate(lengths) if lengths else None)
+
+    def _tasks(self, source: _Source, options: dict[str, Any], bar: Any) -> Iterator[_worker.ScanTask]:
+        corpus = source.corpus
+        if source.streams_lines:
+            seen = [0]
+
+            def on_read(position: int) -> None:
+                bar.update(position - seen[0])
+                seen[0] = position
+
+            for first, block in corpus.raw_blocks(BLOCK_BYTES, on_read=on_read):
+                yield _worker.ScanTask(corpus.format, block, first, **options)
+            return
+        batch: list[Any] = []
+        size = 0
+        for record in corpus.records():
+            batch.append(record)
+            doc = record[1]
+            size += len(doc[0] if isinstance(doc, tuple) else doc)
+            if size >= BLOCK_BYTES or len(batch) >= 4096:
+                bar.update(size)
+                yield _worker.ScanTask("records", batch, **options)
+                batch, size = [], 0
+        if batch:
+            bar.update(size)
+            yield _worker.ScanTask("records", batch, **options)
+
+    def _fingerprint(self, pool: Pool, table: IdfTable) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """Phase 3: the spilled prepared texts fingerprinted range by range."""
+        table_path = self.tmp / "table.npz"
+        _worker.save_table(table, table_path)
+        offsets = self._prepared.offsets
+        n = len(offsets) - 1
+        bar = self._bar(total=n, desc="fingerprinting", unit="doc")
+        tasks = ((str(table_path), str(self._prepared.path), offsets[a:b + 1])
+                 for a, b in _ranges(offsets, _RANGE_BYTES, _RANGE_DOCS))
+        fps, n_tokens = [], []
+        try:
+            for f, t, rss in pool.map(_worker.fingerprint, tasks):
+                self._worker_rss = max(self._worker_rss, rss)
+                fps.append(f)
+                n_tokens.append(t)
+                bar.update(len(f))
+        finally:
+            bar.close()
+        return np.concatenate(fps), np.concatenate(n_tokens)
+
+    def _dedup(self, pool: Pool, fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64],
+               lengths: npt.NDArray[np.int64] | None) -> DedupResult:
+        """Phases 4-6: join, verify, cluster (as :func:`simdup.dedup` does them)."""
+        start = time.perf_counter()
+        pairs = _links(fps, n_tokens, self.k, self.progress)
+        self.candidate_pairs = len(pairs.i)
+        self.timings["join"] = time.perf_counter() - start
+        jaccard = None
+        if self.verify is not None and len(pairs.i):
+            start = time.perf_counter()
+            pairs, jaccard = verify_links(pairs, self.verify, lambda i, j: self._jaccard(pool, i, j))
+            self.timings["verify"] = time.perf_counter() - start
+        start = time.perf_counter()
+        labels = clusters(len(fps), pairs.i, pairs.j)
+        representative = choose_kept(labels, self.keep, lengths)
+        distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
+        self.timings["cluster"] = time.perf_counter() - start
+        return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
+                           distance, pairs, jaccard)
+
+    def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Shingle Jaccard of pairs ``(i, j)``, in chunks whose texts fit the memory limit."""
+        offsets = self._text.offsets
+        cost = (offsets[i + 1] - offsets[i]) + (offsets[j + 1] - offsets[j])
+        # A chunk's texts become about three times their size in shingles, on each worker at once.
+        budget = max(1, self.memory_limit // (8 * self.jobs))
+        bounds = _chunks(np.cumsum(cost), budget, _MAX_PAIRS)
+        bar = self._bar(total=len(i), desc="verifying", unit="pair")
+        words, chars = self.shingle_size
+
+        def tasks() -> Iterator[_worker.JaccardTask]:
+            for a, b in bounds:
+                ic, jc = i[a:b], j[a:b]
+                needed = np.unique(np.concatenate([ic, jc]))
+                yield _worker.JaccardTask(str(self._text.path), offsets[needed], offsets[needed + 1],
+                                          np.searchsorted(needed, ic), np.searchsorted(needed, jc), words, chars)
+
+        parts = []
+        try:
+            for jac, rss in pool.map(_worker.jaccard, tasks()):
+                self._worker_rss = max(self._worker_rss, rss)
+                parts.append(jac)
+                bar.update(len(jac))
+        finally:
+            bar.close()
+        return np.concatenate(parts) if parts else np.empty(0, np.float64)
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def _keep(self) -> npt.NDArray[np.bool_]:
+        if self.result is None:
+            raise RuntimeError("call run() first")
+        return self.result.keep
+
+    def write(self, output: Path) -> None:
+        """Write every file's kept records to one ``output`` (JSON Lines or text, as the inputs), atomically."""
+        keep = self._keep()
+        if len(self.sources) == 1 and not self.sources[0].streams_lines:
+            source = self.sources[0]
+            source.corpus.write_kept(keep[source.first:source.stop].tolist(), output)
+            return
+        if not all(s.streams_lines for s in self.sources) or len({s.corpus.format for s in self.sources}) > 1:
+            raise ValueError("several inputs are written to one file only as JSON Lines or text of one format; "
+                             "write them to a directory (write_each)")
+        with self._write_bar() as on_read:
+            write_lines([(s.corpus, self._kept_lines(s, keep)) for s in self.sources], output, on_read)
+
+    def write_each(self, targets: Sequence[Path]) -> None:
+        """Write each input file's kept records to its own target (one per source, in order), atomically."""
+        keep = self._keep()
+        with self._write_bar() as on_read:
+            for source, target in zip(self.sources, targets, strict=True):
+                if source.streams_lines:
+                    write_lines([(source.corpus, self._kept_lines(source, keep))], target, on_read)
+                else:
+                    source.corpus.write_kept(keep[source.first:source.stop].tolist(), target)
+
+    @staticmethod
+    def _kept_lines(source: _Source, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        return np.asarray(source.lines)[keep[source.first:source.stop]]
+
+    @contextmanager
+    def _write_bar(self) -> Iterator[Callable[[int], None]]:
+        """A bar of the input bytes the writers read, and the ``on_read`` callback that moves it."""
+        total = sum(s.corpus.path.stat().st_size for s in self.sources if s.corpus.path.is_file())
+        bar = self._bar(total=total or None, desc="writing", unit="B", unit_scale=True, unit_divisor=1024)
+        last = [0]  # position in the file being read
+
+        def on_read(position: int) -> None:
+            bar.update(position - last[0] if position >= last[0] else position)  # smaller: the next file
+            last[0] = position
+
+        try:
+            yield on_read
+        finally:
+            bar.close()
+
+    def cluster_rows(self, chunk: int = 1 << 16) -> Iterator[list[tuple[str, int, str, int]]]:
+        """Rows ``(id, cluster, kept_id, distance)`` of every document in a cluster of two or more, in chunks.
+
+        Clusters are numbered densely in the order of their first documents;
+        ids are read back from the spill, a chunk at a time.
+        """
+        result = self.result
+        if result is None:
+            raise RuntimeError("call run() first")
+        n = len(result.labels)
+        sizes = np.bincount(result.labels, minlength=n)
+        members = np.flatnonzero(sizes[result.labels] > 1)
+        # A cluster's label is its first document, so label order is first-appearance order.
+        _, number = np.unique(result.labels[members], return_inverse=True)
+        for a in range(0, len(members), chunk):
+            m = members[a:a + chunk]
+            ids = [x.decode("utf-8", "surrogatepass") for x in self._ids.read_docs(m)]
+            kept = [x.decode("utf-8", "surrogatepass") for x in self._ids.read_docs(result.representative[m])]
+            yield list(zip(ids, number[a:a + chunk].tolist(), kept, result.distance[m].tolist()))
+
+    @property
+    def skipped(self) -> int:
+        return sum(s.skipped for s in self.sources)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.sources for w in s.corpus.warnings]
+
+    def close(self) -> None:
+        """Remove the temporary files."""
+        self._stack.close()
+
+    def __enter__(self) -> FileDedup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _table_of(hasher: SimHasher) -> IdfTable | None:
+    """A fitted hasher's IDF table (None for ``use_idf=False``, which needs none)."""
+    if not hasher.use_idf:
+        return None
+    return IdfTable(hasher._vocabulary, hasher._idf_q, hasher._unseen_q, hasher.n_docs_)
+
+
+def _ranges(offsets: npt.NDArray[np.int64], max_bytes: int, max_docs: int) -> list[tuple[int, int]]:
+    """Consecutive document ranges ``[a, b)`` of at most ``max_bytes`` (or one document) and ``max_docs``."""
+    return _chunks(offsets[1:] - offsets[0], max_bytes, max_docs)
+
+
+def _chunks(cumulative: npt.NDArray[np.int64], budget: int, max_items: int) -> list[tuple[int, int]]:
+    """Cut items with running cost ``cumulative`` into ranges costing at most ``budget`` (or one item)."""
+    bounds, start, n = [], 0, len(cumulative)
+    while start < n:
+        base = int(cumulative[start - 1]) if start else 0
+        stop = int(np.searchsorted(cumulative, base + budget, side="right"))
+        stop = min(max(stop, start + 1), start + max_items, n)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
