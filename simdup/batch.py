@@ -171,7 +171,11 @@ class DedupResult:
     pairs : Pairs
         The near-duplicate links found (after verification): within a group
         of identical fingerprints each document is paired with the group's
-        first; between groups, their first documents are paired.
+        first; between groups, their first documents are paired. With
+        verification, a group's documents that fail the pairing with its
+        first are paired with the first of them instead, round after round,
+        and each such hub is paired with every hub of the groups its group
+        was joined with (:func:`verify_links`).
     jaccard : float64 array or None
         Shingle Jaccard similarity of each pair when verification ran.
     timings : dict
@@ -433,7 +437,8 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
 
     Identical fingerprints are linked to their group's first document (a star,
     not all m*(m-1)/2 pairs); distinct fingerprints within ``k`` are linked
-    through their groups' first documents. Token-less documents are left out.
+    through their groups' first documents (:func:`verify_links` adds the
+    links a group's other texts need). Token-less documents are left out.
     """
     candidates = np.flatnonzero(n_tokens > 0)
     unique, first_doc, star_i, star_j = group_identical(fps[candidates], candidates)
@@ -459,44 +464,148 @@ def verify_links(pairs: Pairs, threshold: float, jaccard: JaccardFunction
                  ) -> tuple[Pairs, npt.NDArray[np.float64]]:
     """The links whose Jaccard (``jaccard(i, j)``) reaches ``threshold``, sorted, with their Jaccard.
 
-    A document with an identical fingerprint is linked only to its group's
-    first document (distance 0). When that link fails (the first document is
-    a different text under the same fingerprint), the group's failed members
-    are linked to each other in turn (:func:`relink_failed`), so identical
-    texts stay linked.
+    Parameters
+    ----------
+    pairs : Pairs
+        Links from :func:`_links`: star links (distance 0) from each group of
+        identical fingerprints' first document, its head, to the group's other
+        documents; and links (distance > 0) between the heads of groups whose
+        fingerprints are within ``k``.
+    threshold : float
+    jaccard : callable
+        ``jaccard(i, j)``: the Jaccard of each pair of documents.
+
+    Returns
+    -------
+    (Pairs, ndarray of float64)
+        The links that pass, sorted by ``(i, j)``, each once, and their Jaccard.
+
+    Notes
+    -----
+    Checking only the join's links would trust a fingerprint to stand for
+    one text, and it need not (the same words in another order). So:
+
+    1. Stars. A member that fails its star link is not the head's text; the
+       failed members of a group are linked to the first of them, a new hub,
+       and checked again, round after round (:func:`relink_rounds`). A group
+       ends up split into subgroups, each linked to its hub: the head, then
+       each document that failed every earlier hub. Which documents are hubs
+       depends only on the texts within the group.
+    2. Across groups. The join compared two groups through their heads only,
+       yet each hub stands for a text of its own: every other pair of hubs
+       of two joined groups (:func:`hub_links`, with the join's distance) is
+       checked in one more call. Hubs are final after step 1, so no round
+       can make new ones and one call is enough.
+
+    Each link is (hub, member) within a group or (hub, hub) across two, so
+    no two steps issue the same pair. Without text shared under one
+    fingerprint there are no later hubs and this is the join's links checked.
     """
-    kept_i, kept_j, kept_d, kept_jac = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint8)], \
-        [np.empty(0, np.float64)]
     i, j, d = pairs.i, pairs.j, pairs.distance
-    while len(i):
-        jac = jaccard(i, j)
+    jac = jaccard(i, j) if len(i) else np.empty(0, np.float64)
+    ok = jac >= threshold
+    failed_star = ~ok & (d == 0)
+    stars, star_jaccard, heads, hubs = relink_rounds(i[failed_star], j[failed_star], threshold, jaccard)
+    kept_i, kept_j, kept_d, kept_jac = [i[ok], stars.i], [j[ok], stars.j], [d[ok], stars.distance], \
+        [jac[ok], star_jaccard]
+    cross = hub_links(pairs, heads, hubs)
+    if len(cross.i):
+        jac = jaccard(cross.i, cross.j)
         ok = jac >= threshold
-        kept_i.append(i[ok])
-        kept_j.append(j[ok])
-        kept_d.append(d[ok])
+        kept_i.append(cross.i[ok])
+        kept_j.append(cross.j[ok])
+        kept_d.append(cross.distance[ok])
         kept_jac.append(jac[ok])
-        i, j, d = relink_failed(i, j, d, ok)
     i, j = np.concatenate(kept_i).astype(np.int64), np.concatenate(kept_j).astype(np.int64)
     d, jac = np.concatenate(kept_d).astype(np.uint8), np.concatenate(kept_jac).astype(np.float64)
     order = np.lexsort((j, i))
     return Pairs(i[order], j[order], d[order]), jac[order]
 
 
-def relink_failed(i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], d: npt.NDArray[np.uint8],
-                  ok: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                      npt.NDArray[np.uint8]]:
-    """The next round of links to check after the star links ``ok`` marks as failed.
+def relink_rounds(head: npt.NDArray[np.int64], member: npt.NDArray[np.int64], threshold: float,
+                  jaccard: JaccardFunction) -> tuple[Pairs, npt.NDArray[np.float64], npt.NDArray[np.int64],
+                                                     npt.NDArray[np.int64]]:
+    """The later rounds of the star links that failed, ``(head, member)``, for whole groups.
 
-    Failed members of one identical-fingerprint star are linked to the first
-    of them (the smallest-numbered), which becomes their new hub.
+    Each round, the failed members of a star are linked to the first
+    (smallest-numbered) of them, their new hub, and checked; those that fail
+    again go to the next round. A lone failed member is a hub with no star.
+
+    Returns
+    -------
+    (Pairs, ndarray of float64, ndarray of int64, ndarray of int64)
+        The star links that pass (distance 0) and their Jaccard, unsorted;
+        and the later hubs: each new hub (``hubs``) with its group's head
+        (``heads``), for :func:`hub_links`.
     """
-    failed = ~ok & (d == 0)
-    hub, member = i[failed], j[failed]
-    order = np.lexsort((member, hub))
-    hub, member = hub[order], member[order]
-    first = np.r_[True, hub[1:] != hub[:-1]] if len(hub) else np.zeros(0, bool)
-    new_hub = member[first][np.cumsum(first) - 1]
-    return new_hub[~first], member[~first], np.zeros(int((~first).sum()), np.uint8)
+    kept_i, kept_j, kept_jac = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.float64)]
+    new_heads, new_hubs = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    hub = head = np.asarray(head, dtype=np.int64)
+    member = np.asarray(member, dtype=np.int64)
+    while len(member):
+        order = np.lexsort((member, hub))
+        hub, member, head = hub[order], member[order], head[order]
+        first = np.r_[True, hub[1:] != hub[:-1]]
+        new_heads.append(head[first])
+        new_hubs.append(member[first])
+        # (hub < member: the new hub is its star's smallest member)
+        hub, member, head = member[first][np.cumsum(first) - 1][~first], member[~first], head[~first]
+        if not len(member):
+            break
+        jac = jaccard(hub, member)
+        ok = jac >= threshold
+        kept_i.append(hub[ok])
+        kept_j.append(member[ok])
+        kept_jac.append(jac[ok])
+        hub, member, head = hub[~ok], member[~ok], head[~ok]
+    i, j = np.concatenate(kept_i), np.concatenate(kept_j)
+    return (Pairs(i, j, np.zeros(len(i), np.uint8)), np.concatenate(kept_jac).astype(np.float64),
+            np.concatenate(new_heads), np.concatenate(new_hubs))
+
+
+def hub_links(pairs: Pairs, heads: npt.NDArray[np.int64], hubs: npt.NDArray[np.int64]) -> Pairs:
+    """The links between the hubs of joined groups that the join did not give.
+
+    ``pairs`` holds the join's links between two groups' heads (distance > 0;
+    star links, distance 0, are skipped); ``hubs`` the later hubs of the
+    groups, each with its group's ``head`` (:func:`relink_rounds`). Each link
+    ``(a, b, d)`` between heads gives ``(x, y, d)`` for every hub ``x`` of
+    ``a``'s group (``a`` first) and ``y`` of ``b``'s, except ``(a, b)``
+    itself; ``x`` and ``y`` have the fingerprints of ``a`` and ``b``, so the
+    distance is ``d``. Each pair once (a document is a hub of one group),
+    ``i < j``, sorted by ``(i, j)``.
+    """
+    empty = Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint8))
+    if not len(hubs):  # (the usual case: no fingerprint shared by different texts)
+        return empty
+    cross = pairs.distance > 0
+    i, j, d = pairs.i[cross].astype(np.int64), pairs.j[cross].astype(np.int64), pairs.distance[cross]
+    order = np.lexsort((hubs, heads))
+    heads, hubs = np.asarray(heads, np.int64)[order], np.asarray(hubs, np.int64)[order]
+    groups, start, count = np.unique(heads, return_index=True, return_counts=True)
+
+    def later_hubs(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        # Where x's later hubs start in `hubs`, and how many hubs x's group has (x included).
+        at = np.minimum(np.searchsorted(groups, x), len(groups) - 1)
+        found = groups[at] == x
+        return np.where(found, start[at], 0), np.where(found, count[at] + 1, 1)
+
+    start_i, n_i = later_hubs(i)
+    start_j, n_j = later_hubs(j)
+    row = np.flatnonzero(n_i * n_j > 1)
+    if not len(row):
+        return empty
+    # Each such link expands to its n_i * n_j pairs of hubs: offset t = a * n_j + b, hub a of i and b of j.
+    total = n_i[row] * n_j[row]
+    row = np.repeat(row, total)
+    t = np.arange(len(row)) - np.repeat(np.cumsum(total) - total, total)
+    row, t = row[t > 0], t[t > 0]  # t = 0 is the heads' link itself
+    a, b = t // n_j[row], t % n_j[row]
+    x = np.where(a == 0, i[row], hubs[start_i[row] + a - 1])
+    y = np.where(b == 0, j[row], hubs[start_j[row] + b - 1])
+    lo, hi = np.minimum(x, y), np.maximum(x, y)
+    order = np.lexsort((hi, lo))
+    return Pairs(lo[order], hi[order], d[row][order])
 
 
 def shingle_jaccard(hasher: SimHasher, docs: Sequence[str | bytes], i: npt.ArrayLike, j: npt.ArrayLike,

@@ -9,6 +9,8 @@ change to these lines only.
 from __future__ import annotations
 
 from simdup._core import jaccard_pairs
-from simdup.batch import choose_kept, clusters, join_masks, shingle_jaccard, shingle_sets
+from simdup.batch import _links as candidate_links
+from simdup.batch import choose_kept, clusters, join_masks, shingle_jaccard, shingle_sets, verify_links
 
-__all__ = ["choose_kept", "clusters", "jaccard_pairs", "join_masks", "shingle_jaccard", "shingle_sets"]
+__all__ = ["candidate_links", "choose_kept", "clusters", "jaccard_pairs", "join_masks", "shingle_jaccard",
+           "shingle_sets", "verify_links"]

@@ -13,6 +13,14 @@ The contract it follows (``simdup.dedup``'s docstring and ``DedupResult``'s):
   (two empty sets: 1); with ``verify=None`` every candidate is a link;
 * clusters are the connected components of the links; a cluster's label is
   its first (smallest) document;
+* the links dedup reports (``DedupResult.pairs``) are the candidates that
+  :func:`hub_links` compares and that pass: each document is compared with
+  the hubs of its fingerprint, then the hubs of fingerprints within ``k``
+  with each other. Unless one fingerprint is shared by different texts, their
+  components are those of all the links above; when it is, they are links
+  all the same, but their components may split the brute force's (Jaccard is
+  not transitive: a document can be like its hub and like another
+  fingerprint's hub that its own hub is not like);
 * ``keep="first"`` keeps the first document of a cluster, ``"longest"`` the
   longest (``len`` of the str or bytes), the earliest among equals, a
   callable ``key(index)`` the document with the smallest key, the earliest
@@ -51,10 +59,43 @@ class Expected:
     n_tokens: list[int]
     candidates: set[tuple[int, int]]  # pairs within k, both with tokens
     links: set[tuple[int, int]]  # candidates that pass verification
+    hub_links: set[tuple[int, int]]  # the links dedup reports (see hub_links)
     jaccard: dict[tuple[int, int], float]  # of every candidate (when verify is not None)
     labels: list[int]
     representative: list[int]
     distance: list[int]
+
+
+def hub_links(fingerprints: Sequence[int], n_tokens: Sequence[int], k: int, verify: float,
+              similarity: Callable[[int, int], float]) -> set[tuple[int, int]]:
+    """The links dedup reports with verification: a rule on documents, by brute force.
+
+    Documents with tokens, in order: each is compared with the hubs of its
+    fingerprint so far, in order, and linked to the first whose
+    ``similarity`` reaches ``verify``; if none does, it is a hub itself (so
+    a fingerprint's first document is its first hub). Then every two hubs of
+    different fingerprints within ``k`` bits are linked when their
+    ``similarity`` reaches ``verify``. (Without verification every
+    comparison passes: a star from each fingerprint's first document, and
+    those first documents linked with each other.)
+    """
+    hubs: dict[int, list[int]] = {}
+    links = set()
+    for x, fp in enumerate(fingerprints):
+        if n_tokens[x] > 0:
+            own = hubs.setdefault(fp, [])
+            hub = next((h for h in own if similarity(h, x) >= verify), None)
+            if hub is None:
+                own.append(x)
+            else:
+                links.add((hub, x))
+    every_hub = sorted(h for own in hubs.values() for h in own)
+    for at, a in enumerate(every_hub):
+        for b in every_hub[at + 1:]:
+            if (fingerprints[a] != fingerprints[b] and popcount(fingerprints[a] ^ fingerprints[b]) <= k
+                    and similarity(a, b) >= verify):
+                links.add((a, b))
+    return links
 
 
 def components(n: int, links: set[tuple[int, int]]) -> list[int]:
@@ -109,12 +150,15 @@ def brute_force_dedup(docs: Sequence[str | bytes], fingerprints: Sequence[int], 
     sims: dict[tuple[int, int], float] = {}
     if verify is None:
         links = set(candidates)
+        reported = hub_links(fps, n_tokens, k, 1.0, lambda a, b: 1.0)  # every comparison passes
     else:
         words, chars = shingle_size
         shingles = [ref.shingles(as_text(d), words, chars, lower, traditional) for d in docs]
         sims = {(a, b): jaccard(shingles[a], shingles[b]) for a, b in candidates}
         links = {pair for pair, s in sims.items() if s >= verify}
+        reported = hub_links(fps, n_tokens, k, verify, lambda a, b: sims[min(a, b), max(a, b)])
     labels = components(n, links)
     representative = kept(labels, docs, keep)
     distance = [popcount(fps[x] ^ fps[representative[x]]) for x in range(n)]
-    return Expected(fps, [int(t) for t in n_tokens], candidates, links, sims, labels, representative, distance)
+    return Expected(fps, [int(t) for t in n_tokens], candidates, links, reported, sims, labels, representative,
+                    distance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import signal
 import threading
 from pathlib import Path
@@ -182,6 +183,31 @@ def test_identical_fingerprints_with_different_texts_stay_linked_as_in_dedup() -
     assert local.keep.tolist() == [True, True, False, True, False, True, True]
     result = dask_dedup(db.from_sequence(docs, npartitions=3), k=0, hasher=hasher, text_column=None)
     assert_same(local, result.to_local())
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+def test_hubs_of_a_shared_fingerprint_are_compared_across_fingerprints_as_in_dedup() -> None:
+    # Three orders of the same words (one fingerprint, three texts) and the same three with a word
+    # changed (another fingerprint within k, in the reverse order): only the texts' later hubs, not the
+    # groups' first documents, can find each order's near copy. Document 6 copies document 1.
+    words = ("crude oil prices rose sharply on monday as traders said the cartel would cut output again next "
+             "month while stocks in the united states fell for a third week running and analysts expected "
+             "refiners to raise their margins before the summer driving season began in earnest across europe "
+             "asia and latin america where demand").split()
+    shuffled = words[:]
+    random.Random(7).shuffle(shuffled)
+    orders = [words, words[::-1], shuffled]
+    same = [" ".join(o) for o in orders]
+    edited = [" ".join("today" if w == "oil" else w for w in o) for o in orders]
+    docs = same + edited[::-1] + [same[1], "zeta eta theta", ""]
+    hasher = SimHasher(use_idf=False)
+    local = dedup(docs, k=8, hasher=hasher, verify=0.8)
+    assert len(set(local.fingerprints[:3].tolist())) == len(set(local.fingerprints[3:6].tolist())) == 1
+    assert list(zip(local.pairs.i.tolist(), local.pairs.j.tolist())) == [(0, 5), (1, 4), (1, 6), (2, 3)]
+    assert local.labels.tolist() == [0, 1, 2, 2, 1, 0, 1, 7, 8]
+    for npartitions in (1, 3, 4):
+        result = dask_dedup(db.from_sequence(docs, npartitions=npartitions), k=8, hasher=hasher, text_column=None)
+        assert_same(local, result.to_local())
 
 
 @pytest.mark.usefixtures("sync_scheduler")

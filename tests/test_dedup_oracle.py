@@ -4,7 +4,9 @@
 * ``shingle_sets`` / ``shingle_jaccard`` against ``reference.shingles``;
 * ``simdup.dedup`` end to end against every pair of a small corpus:
   fingerprints within ``k``, verification by exact shingle Jaccard,
-  clusters as connected components, the keep rules.
+  clusters as connected components, the keep rules;
+* ``verify_links`` (which pairs verification compares: the hubs of shared
+  fingerprints) against ``reference_dedup.hub_links`` on made-up similarities.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pytest
 import reference as ref
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
-from internals import jaccard_pairs, shingle_jaccard, shingle_sets
-from reference_dedup import Expected, brute_force_dedup, components, jaccard, kept, popcount
+from internals import candidate_links, jaccard_pairs, shingle_jaccard, shingle_sets, verify_links
+from reference_dedup import Expected, brute_force_dedup, components, hub_links, jaccard, kept, popcount
 
 import simdup
 from simdup import SimHasher
@@ -212,6 +214,7 @@ def check_against_oracle(docs, result: simdup.DedupResult, expected: Expected, v
     links = list(zip(i, j))
     assert links == sorted(set(links)) and all(a < b for a, b in links)
     assert set(links) <= expected.links
+    assert set(links) == expected.hub_links  # what dedup compares (the hubs), what passes
     fps = [int(f) for f in result.fingerprints]
     assert d == [popcount(fps[a] ^ fps[b]) for a, b in links]
     if verify is None or not expected.candidates:
@@ -322,7 +325,7 @@ def test_dedup_with_verification_equals_brute_force_long(case) -> None:
 
 def check_with_verification(case) -> None:
     """The brute force's result exactly, unless a fingerprint is shared by different texts: then the
-    links dedup's documentation promises (see the comment below and the strict xfail test)."""
+    links of the hub rule (reference_dedup.hub_links) and their clusters."""
     docs, k, verify, size, keep, hasher, progress = case
     verify = DEFAULT_VERIFY if verify is None else verify
     result, expected = run_both(docs, k, verify, size, keep, hasher, progress)
@@ -336,12 +339,14 @@ def check_with_verification(case) -> None:
     if not mixed:
         check_against_oracle(docs, result, expected, verify)
         return
-    # dedup joins one document per fingerprint (DedupResult.pairs): when a fingerprint is shared by
-    # different texts it can miss links (test_verification_misses_a_link_behind_a_shared_fingerprint).
-    # What its documentation promises all the same:
+    # dedup compares a document with the hubs of its fingerprint, and hubs with hubs (DedupResult.pairs):
+    # when a fingerprint is shared by different texts, a document that is not a hub is compared with no
+    # other fingerprint, so its clusters can split the brute force's. Its links are the hub rule's:
     i, j = result.pairs.i.tolist(), result.pairs.j.tolist()
     links = set(zip(i, j))
+    assert list(zip(i, j)) == sorted(links) and all(a < b for a, b in links)
     assert links <= expected.links  # every link is a verified candidate (so its clusters split the brute force's)
+    assert links == expected.hub_links
     if result.jaccard is not None:
         assert result.jaccard.tolist() == [expected.jaccard[p] for p in zip(i, j)]
     fps, n_tokens = expected.fingerprints, expected.n_tokens
@@ -367,11 +372,9 @@ def check_with_verification(case) -> None:
     assert result.distance.tolist() == [popcount(fps[x] ^ fps[r]) for x, r in enumerate(kept(own, docs, keep))]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simdup bug: dedup(verify=...) joins only the first document of each group of identical fingerprints "
-    "with the other groups, so a document that shares its fingerprint with a different text (the same "
-    "words in another order) is never compared with its true near-duplicates in other groups"))
-def test_verification_misses_a_link_behind_a_shared_fingerprint() -> None:
+def test_verification_finds_a_link_behind_a_shared_fingerprint() -> None:
+    # A document that shares its fingerprint with a different text (the same words in another order)
+    # becomes a hub of its own and is compared with the other fingerprints' hubs: b with c here.
     words = ("crude oil prices rose sharply on monday as traders said the cartel would cut output again "
              "next month while stocks in the united states fell for a third week running").split()
     a = " ".join(words)
@@ -384,4 +387,62 @@ def test_verification_misses_a_link_behind_a_shared_fingerprint() -> None:
     expected = brute_force_dedup(docs, fps.tolist(), n_tokens.tolist(), 8, 0.8, DEFAULT_SHINGLES)
     assert expected.links == {(1, 2)} and expected.jaccard[(1, 2)] > 0.9  # b and c: 27 of 29 shingles
     result = simdup.dedup(docs, 8, hasher=hasher, verify=0.8)
-    check_against_oracle(docs, result, expected, 0.8)  # fails: labels [0, 1, 2], expected [0, 1, 1]
+    check_against_oracle(docs, result, expected, 0.8)  # labels [0, 1, 1] (joining heads only gave [0, 1, 2])
+
+
+# -- verify_links: the hub rule on made-up fingerprints and similarities ---------------------------------
+# Texts rarely give several hubs in each of two joined fingerprints; here a document's "text" is a label
+# and the similarity of two labels is drawn, so fingerprints shared by many texts, chains of hubs and
+# hubs joined with hubs are common.
+
+@st.composite
+def link_cases(draw: st.DrawFn):
+    n = draw(st.integers(0, 30))
+    pool = draw(st.lists(st.integers(0, 31), min_size=1, max_size=6))  # 5 bits: shared and near fingerprints
+    fps = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+    n_tokens = draw(st.lists(st.sampled_from([0, 1, 1, 1]), min_size=n, max_size=n))
+    texts = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
+    table = {(a, b): draw(st.sampled_from([0.0, 0.4, 0.6, 0.9])) for a in range(6) for b in range(a + 1, 6)}
+    k = draw(st.integers(0, 5))
+    threshold = draw(st.sampled_from([0.0, 0.5, 0.8, 1.0]))
+    return fps, n_tokens, texts, table, k, threshold
+
+
+@settings(max_examples=500, deadline=None)
+@given(link_cases())
+def test_verify_links_follows_the_hub_rule(case) -> None:
+    fps, n_tokens, texts, table, k, threshold = case
+
+    def similarity(a: int, b: int) -> float:
+        ta, tb = sorted((texts[a], texts[b]))
+        return 1.0 if ta == tb else table[ta, tb]
+
+    asked: list[tuple[int, int]] = []
+
+    def jac(i, j):
+        asked.extend(zip(i.tolist(), j.tolist()))
+        return np.array([similarity(a, b) for a, b in zip(i.tolist(), j.tolist())], dtype=np.float64)
+
+    pairs = candidate_links(np.array(fps, np.uint64), np.array(n_tokens, np.int64), k)
+    got, got_jaccard = verify_links(pairs, threshold, jac)
+    links = list(zip(got.i.tolist(), got.j.tolist()))
+    expected = hub_links(fps, n_tokens, k, threshold, similarity)
+    members = {b for a, b in expected if fps[a] == fps[b]}
+    hubs = [x for x in range(len(fps)) if n_tokens[x] and x not in members]
+    event(f"a fingerprint with several hubs: {len({fps[x] for x in hubs}) < len(hubs)}")
+    assert links == sorted(expected)  # sorted, each once
+    assert got.distance.tolist() == [popcount(fps[a] ^ fps[b]) for a, b in links]
+    assert got_jaccard.tolist() == [similarity(a, b) for a, b in links]
+    assert len(asked) == len(set(asked)) and all(a < b for a, b in asked)  # no pair compared twice
+    assert all(n_tokens[a] and n_tokens[b] and popcount(fps[a] ^ fps[b]) <= k for a, b in asked)
+
+
+def test_verify_links_pairs_every_hub_of_two_joined_fingerprints() -> None:
+    # Fingerprint 0: documents 0, 1, 2, three texts (hubs 0, 1, 2); fingerprint 1: documents 3, 4, 5,
+    # texts of 2, 0, 1 (hubs 3, 4, 5); the join links heads 0 and 3 only. Each text's two documents meet.
+    texts = [0, 1, 2, 2, 0, 1]
+    pairs = candidate_links(np.array([0, 0, 0, 1, 1, 1], np.uint64), np.ones(6, np.int64), 1)
+    assert list(zip(pairs.i.tolist(), pairs.j.tolist())) == [(0, 1), (0, 2), (0, 3), (3, 4), (3, 5)]
+    got, jac = verify_links(pairs, 0.5, lambda i, j: (np.array(texts)[i] == np.array(texts)[j]).astype(float))
+    assert list(zip(got.i.tolist(), got.j.tolist())) == [(0, 4), (1, 5), (2, 3)]
+    assert got.distance.tolist() == [1, 1, 1] and jac.tolist() == [1.0, 1.0, 1.0]

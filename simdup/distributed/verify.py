@@ -5,7 +5,8 @@ from its own text and attaches the set; then to the partition of ``j``, which
 shingles ``j`` and compares. One shuffle carries shingle sets, and no
 document's text leaves its partition. As :func:`simdup.batch.verify_links`,
 the star links of identical fingerprints that fail are relinked among their
-group's failed members and checked again.
+group's failed members and checked again, and the hubs this makes are
+linked with the hubs of the groups their group was joined with.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 from dask.delayed import Delayed, delayed
 
 from .. import _core
-from ..batch import Pairs, ShingleSize, relink_failed, shingle_sets, verify_links
+from ..batch import Pairs, ShingleSize, hub_links, relink_rounds, shingle_sets
 from ..hasher import SimHasher
 from .keys import ROW_MASK, Persist, aligned, links_meta
 from .partitions import Layout, documents
@@ -29,19 +30,38 @@ def verify(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: La
            shingle_size: ShingleSize, npartitions: int, persist: Persist) -> dd.DataFrame:
     """The links whose shingle Jaccard reaches ``threshold``, with a ``jaccard`` column.
 
-    As :func:`simdup.batch.verify_links`: the star links of identical
-    fingerprints that fail are relinked among their group's failed members
-    (:func:`simdup.batch.relink_failed`) and checked again, round after round.
-    A failed star link keeps its member's shingle set, and a shuffle on the
-    hub puts each group in one partition, so those rounds run there without
-    reading the input again.
+    As :func:`simdup.batch.verify_links`, in its two steps:
+
+    1. Stars: the star links of identical fingerprints that fail are
+       relinked among their group's failed members
+       (:func:`simdup.batch.relink_rounds`) and checked again, round after
+       round. A failed star link keeps its member's shingle set, and a
+       shuffle on the hub puts each group in one partition, so those rounds
+       run there without reading the input again. Each partition also
+       reports its groups' later hubs.
+    2. Across groups: the later hubs (one row each, few: only groups whose
+       fingerprint is shared by different texts have any) are gathered and
+       sent to every partition of the checked links between groups, which
+       issues the links between hubs the join did not give
+       (:func:`simdup.batch.hub_links`); those are checked as the first
+       links were, reading the input again, only when there are some.
     """
     checked = _jaccard(links, parts, model, layout, shingle_size, threshold, persist)
     passed = checked[checked["jaccard"] >= threshold][["i", "j", "distance", "jaccard"]]
     failed = checked[(checked["jaccard"] < threshold) & (checked["distance"] == 0)]
-    relinked = failed.shuffle(on="i", npartitions=npartitions).map_partitions(
-        _relink_partition, threshold, meta=links_meta(jaccard=True))
-    return persist(dd.concat([passed, relinked]))
+    relinked = persist(failed.shuffle(on="i", npartitions=npartitions).map_partitions(
+        _relink_partition, threshold, meta=links_meta(jaccard=True).assign(hub=np.empty(0, bool))))
+    columns = ["i", "j", "distance", "jaccard"]
+    verified = [passed, relinked[~relinked["hub"]][columns]]
+    later = relinked[relinked["hub"]][["i", "j"]].compute()  # (head, hub)
+    if len(later):
+        heads, hubs = delayed(later["i"].to_numpy(np.int64)), delayed(later["j"].to_numpy(np.int64))
+        extra = persist(checked[checked["distance"] > 0][["i", "j", "distance"]].map_partitions(
+            _hub_links_partition, heads, hubs, meta=links_meta()))
+        if int(extra.map_partitions(len, meta=(None, "int64")).sum().compute()):
+            rechecked = _jaccard(extra, parts, model, layout, shingle_size, threshold, persist)
+            verified.append(rechecked[rechecked["jaccard"] >= threshold][columns])
+    return persist(dd.concat(verified))
 
 
 def _jaccard(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: Layout, shingle_size: ShingleSize,
@@ -68,13 +88,27 @@ def _jaccard(links: dd.DataFrame, parts: list[Delayed], model: Delayed, layout: 
 
 
 def _relink_partition(part: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Failed star links, whole groups (shuffled on the hub ``i``): the later rounds of verification."""
-    i, j, d = part["i"].to_numpy(np.int64), part["j"].to_numpy(np.int64), part["distance"].to_numpy(np.uint8)
+    """Failed star links, whole groups (shuffled on the hub ``i``): the later rounds of verification.
+
+    Returns the star links that pass (``hub`` False), then each later hub
+    as a row ``(i=head, j=hub)`` with ``hub`` True (distance 0, Jaccard NaN).
+    """
+    i, j = part["i"].to_numpy(np.int64), part["j"].to_numpy(np.int64)
     sets = dict(zip(j.tolist(), part["terms_j"].tolist()))  # a member is in one star: j is unique here
-    pairs = Pairs(*relink_failed(i, j, d, np.zeros(len(i), bool)))
-    kept, jaccard = verify_links(pairs, threshold, lambda a, b: _jaccard_of_blobs([sets[x] for x in a.tolist()],
-                                                                                  [sets[x] for x in b.tolist()]))
-    return pd.DataFrame({"i": kept.i, "j": kept.j, "distance": kept.distance, "jaccard": jaccard})
+    kept, jaccard, heads, hubs = relink_rounds(i, j, threshold, lambda a, b: _jaccard_of_blobs(
+        [sets[x] for x in a.tolist()], [sets[x] for x in b.tolist()]))
+    return pd.DataFrame({"i": np.r_[kept.i, heads], "j": np.r_[kept.j, hubs],
+                         "distance": np.zeros(len(kept.i) + len(hubs), np.uint8),
+                         "jaccard": np.r_[jaccard, np.full(len(hubs), np.nan)],
+                         "hub": np.r_[np.zeros(len(kept.i), bool), np.ones(len(hubs), bool)]})
+
+
+def _hub_links_partition(part: pd.DataFrame, heads: npt.NDArray[np.int64], hubs: npt.NDArray[np.int64]
+                         ) -> pd.DataFrame:
+    """Links between groups' heads: the links between the groups' other hubs (:func:`simdup.batch.hub_links`)."""
+    pairs = Pairs(part["i"].to_numpy(np.int64), part["j"].to_numpy(np.int64), part["distance"].to_numpy(np.uint8))
+    extra = hub_links(pairs, heads, hubs)
+    return pd.DataFrame({"i": extra.i, "j": extra.j, "distance": extra.distance})
 
 
 def _shingles(part: Any, keys: npt.NDArray[np.int64], hasher: SimHasher, layout: Layout,
