@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -398,19 +399,30 @@ def fingerprint_with_progress(hasher: SimHasher, docs: Sequence[str | bytes], pr
     return np.concatenate(fps), np.concatenate(tokens)
 
 
-def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | None
+def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | None, threads: int = 1
           ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """The self-join of distinct fingerprints, one table a call on ``threads`` threads (the core releases the GIL).
+
+    A call for table ``t`` is given the masks up to ``t``, so a pair is still
+    reported by its first table only, and the tables' pairs concatenated in
+    table order are the one call's. Each thread sorts its own copy of the
+    keys (32 bytes a fingerprint).
+    """
     masks = join_masks(k, len(unique))
-    if progress is None or not len(unique):
+    if (progress is None and threads <= 1) or not len(unique):
         return _core.self_join(unique, masks, k)
-    bar = progress(total=len(masks), desc="joining", unit="table")
+    bar = progress(total=len(masks), desc="joining", unit="table") if progress is not None else None
     parts = []
     try:
-        for t in range(len(masks)):
-            parts.append(_core.self_join(unique, masks[: t + 1], k, t))
-            bar.update(1)
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            futures = [pool.submit(_core.self_join, unique, masks[: t + 1], k, t) for t in range(len(masks))]
+            for future in futures:
+                parts.append(future.result())
+                if bar is not None:
+                    bar.update(1)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
 
 
@@ -432,7 +444,7 @@ def group_identical(fps: npt.NDArray[np.uint64], docs: npt.NDArray[np.int64]
 
 
 def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
-           progress: ProgressFactory | None = None) -> Pairs:
+           progress: ProgressFactory | None = None, threads: int = 1) -> Pairs:
     """Near-duplicate links, joining each distinct fingerprint once.
 
     Identical fingerprints are linked to their group's first document (a star,
@@ -442,7 +454,7 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
     """
     candidates = np.flatnonzero(n_tokens > 0)
     unique, first_doc, star_i, star_j = group_identical(fps[candidates], candidates)
-    ui, uj, ud = _join(unique, k, progress)
+    ui, uj, ud = _join(unique, k, progress, threads)
     gi, gj = first_doc[ui], first_doc[uj]
     i = np.concatenate([star_i, np.minimum(gi, gj)])
     j = np.concatenate([star_j, np.maximum(gi, gj)])

@@ -87,7 +87,6 @@ def test_worker_processes_give_the_same_answer(reuters_texts, tmp_path, monkeypa
     one = stream([path], tmp_path, jobs=1)
     # Small blocks and chunks, so that both workers read, fingerprint and verify.
     monkeypatch.setattr(simdup.stream, "BLOCK_BYTES", 1 << 16)
-    monkeypatch.setattr(simdup.stream, "_RANGE_DOCS", 100)
     two = stream([path], tmp_path, jobs=2, memory_limit=300_000)
     assert_same(two, one)
     assert_same(one, dedup(texts))

@@ -21,7 +21,12 @@ from ..stream import FileDedup
 from ..stream._memory import parse_size, peak_rss
 from ._common import CliError, check_single_read, hasher_from_args, progress_bars, warn
 from ._dedup_inputs import input_files, shard_names
-from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
+from ._dedup_outputs import (
+    check_dedup_outputs,
+    dedup_output,
+    report,
+    write_cluster_rows,
+)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[argparse.Namespace], int]) -> None:

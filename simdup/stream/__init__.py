@@ -69,8 +69,6 @@ __all__ = ["FileDedup"]
 
 BLOCK_BYTES = 4 << 20
 """Input bytes a read task parses: large enough to amortise a task, small enough to keep workers busy."""
-_RANGE_BYTES = 8 << 20  # spilled text a fingerprint task reads
-_RANGE_DOCS = 16384
 _MAX_PAIRS = 65536  # pairs a verification task checks at most (load balance across workers)
 ProgressFactory = Callable[..., Any]
 
@@ -158,7 +156,7 @@ class FileDedup:
         if jobs > 1:
             try:
                 pickle.dumps(self.hasher.get_params(deep=False))
-            except Exception as exc:  # a lambda tokenizer cannot reach a worker process
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:  # a lambda tokenizer cannot reach a worker
                 raise ValueError(f"jobs > 1 needs a hasher whose parameters pickle ({exc}); use jobs=1") from None
         self.progress = progress
         prefixes = list(id_prefixes) if id_prefixes is not None else [""] * len(paths)
@@ -173,7 +171,8 @@ class FileDedup:
         self.timings: dict[str, float] = {}
         self.peak_rss = self.peak_rss_workers = self._worker_rss = 0
         self._df: DfCounter | None = None
-        self._ids = self._text = self._prepared = _spill.SpillFile(self.tmp / "ids.bin")
+        self._ids, self._text = _spill.Spill(), _spill.Spill()
+        self._prepared = self._text
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -186,7 +185,7 @@ class FileDedup:
         self.jobs = min(self.jobs, max(1, -(-self._input_bytes() // BLOCK_BYTES)))
         with Pool(self.jobs, (self.hasher.get_params(deep=False), table)) as pool:
             fps, n_tokens, lengths = self._read(pool, fitted)
-            n = len(self._ids.offsets) - 1
+            n = self._ids.n_docs
             if n and not fitted:
                 assert self._df is not None
                 start = time.perf_counter()
@@ -229,8 +228,8 @@ class FileDedup:
         separate = self.hasher.tokenizer not in ("auto", "words")  # jieba or a callable: two texts
         if self.result is not None:
             raise RuntimeError("run() runs once")
-        self._text = _spill.SpillFile(self.tmp / "text.bin")
-        self._prepared = _spill.SpillFile(self.tmp / "prepared.bin") if separate and not fitted else self._text
+        if separate and not fitted:
+            self._prepared = _spill.Spill()
         self._df = DfCounter(self.memory_limit // 2, self.tmp) if not fitted and self.hasher.use_idf else None
         fps: list[npt.NDArray[np.uint64]] = []
         n_tokens: list[npt.NDArray[np.int64]] = []
@@ -241,20 +240,20 @@ class FileDedup:
         try:
             for source in self.sources:
                 source.first = n
-                options = dict(text_field=self.text_field, id_field=self.id_field, id_prefix=source.id_prefix,
-                               skip_bad=self.skip_bad, count_df=self._df is not None, fingerprint=fitted,
-                               lengths=self.keep == "longest", separate_text=separate)
+                options = {"text_field": self.text_field, "id_field": self.id_field, "id_prefix": source.id_prefix,
+                           "skip_bad": self.skip_bad, "count_df": self._df is not None, "fingerprint": fitted,
+                           "lengths": self.keep == "longest", "separate_text": separate, "spill_dir": str(self.tmp)}
                 lines: list[npt.NDArray[np.int64]] = []
                 for result in pool.map(_worker.scan, self._tasks(source, options, bar)):
                     if result.error is not None:
                         raise CorpusError(f"{source.corpus.path}:{result.error[0]}: {result.error[1]}")
                     source.skipped += result.skipped
                     self._worker_rss = max(self._worker_rss, result.peak_rss)
-                    self._ids.append(*result.ids)
-                    assert result.text is not None
-                    self._text.append(*result.text)
+                    assert result.ids is not None and result.text is not None
+                    self._ids.add(*result.ids)
+                    self._text.add(*result.text)
                     if result.prepared is not None:
-                        self._prepared.append(*result.prepared)
+                        self._prepared.add(*result.prepared)
                     if self._df is not None:
                         assert result.terms is not None and result.counts is not None
                         self._df.add(result.terms, result.counts, result.n_docs)
@@ -307,11 +306,8 @@ class FileDedup:
         """Phase 3: the spilled prepared texts fingerprinted range by range."""
         table_path = self.tmp / "table.npz"
         _worker.save_table(table, table_path)
-        offsets = self._prepared.offsets
-        n = len(offsets) - 1
-        bar = self._bar(total=n, desc="fingerprinting", unit="doc")
-        tasks = ((str(table_path), str(self._prepared.path), offsets[a:b + 1])
-                 for a, b in _ranges(offsets, _RANGE_BYTES, _RANGE_DOCS))
+        bar = self._bar(total=self._prepared.n_docs, desc="fingerprinting", unit="doc")
+        tasks = ((str(table_path), path, offsets) for path, offsets, _, _ in self._prepared.blocks())
         fps, n_tokens = [], []
         try:
             for f, t, rss in pool.map(_worker.fingerprint, tasks):
@@ -327,7 +323,7 @@ class FileDedup:
                lengths: npt.NDArray[np.int64] | None) -> DedupResult:
         """Phases 4-6: join, verify, cluster (as :func:`simdup.dedup` does them)."""
         start = time.perf_counter()
-        pairs = _links(fps, n_tokens, self.k, self.progress)
+        pairs = _links(fps, n_tokens, self.k, self.progress, threads=self.jobs)
         self.candidate_pairs = len(pairs.i)
         self.timings["join"] = time.perf_counter() - start
         jaccard = None
@@ -345,8 +341,8 @@ class FileDedup:
 
     def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Shingle Jaccard of pairs ``(i, j)``, in chunks whose texts fit the memory limit."""
-        offsets = self._text.offsets
-        cost = (offsets[i + 1] - offsets[i]) + (offsets[j + 1] - offsets[j])
+        lengths = self._text.length
+        cost = lengths[i].astype(np.int64) + lengths[j]
         # A chunk's texts become about three times their size in shingles, on each worker at once.
         budget = max(1, self.memory_limit // (8 * self.jobs))
         bounds = _chunks(np.cumsum(cost), budget, _MAX_PAIRS)
@@ -357,7 +353,7 @@ class FileDedup:
             for a, b in bounds:
                 ic, jc = i[a:b], j[a:b]
                 needed = np.unique(np.concatenate([ic, jc]))
-                yield _worker.JaccardTask(str(self._text.path), offsets[needed], offsets[needed + 1],
+                yield _worker.JaccardTask(self._text.files, *self._text.locate(needed),
                                           np.searchsorted(needed, ic), np.searchsorted(needed, jc), words, chars)
 
         parts = []
@@ -436,8 +432,8 @@ class FileDedup:
         _, number = np.unique(result.labels[members], return_inverse=True)
         for a in range(0, len(members), chunk):
             m = members[a:a + chunk]
-            ids = [x.decode("utf-8", "surrogatepass") for x in self._ids.read_docs(m)]
-            kept = [x.decode("utf-8", "surrogatepass") for x in self._ids.read_docs(result.representative[m])]
+            ids = [x.decode("utf-8", "surrogatepass") for x in self._ids.read(m)]
+            kept = [x.decode("utf-8", "surrogatepass") for x in self._ids.read(result.representative[m])]
             yield list(zip(ids, number[a:a + chunk].tolist(), kept, result.distance[m].tolist()))
 
     @property
@@ -450,6 +446,7 @@ class FileDedup:
 
     def close(self) -> None:
         """Remove the temporary files."""
+        _spill.close_all()  # with one job, this process wrote them
         self._stack.close()
 
     def __enter__(self) -> FileDedup:
@@ -464,11 +461,6 @@ def _table_of(hasher: SimHasher) -> IdfTable | None:
     if not hasher.use_idf:
         return None
     return IdfTable(hasher._vocabulary, hasher._idf_q, hasher._unseen_q, hasher.n_docs_)
-
-
-def _ranges(offsets: npt.NDArray[np.int64], max_bytes: int, max_docs: int) -> list[tuple[int, int]]:
-    """Consecutive document ranges ``[a, b)`` of at most ``max_bytes`` (or one document) and ``max_docs``."""
-    return _chunks(offsets[1:] - offsets[0], max_bytes, max_docs)
 
 
 def _chunks(cumulative: npt.NDArray[np.int64], budget: int, max_items: int) -> list[tuple[int, int]]:

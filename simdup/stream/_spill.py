@@ -1,12 +1,14 @@
-"""Spill files: each document's bytes appended once to a temporary file, read back by document number.
+"""Spill files: each document's bytes written once to a temporary file, read back by document number.
 
 The streaming dedup reads the corpus once; what later phases need of each
 document (the prepared text to fingerprint, the text to shingle, the id for
-the clusters file) goes to a spill file on disk, and only its offsets stay
-in memory (8 bytes a document). A later phase reads back a range of
-documents (fingerprinting) or a scattered set of them (verification) by
-mapping the file only while it reads, so the pages it touched leave the
-process's resident memory with the mapping.
+the clusters file) is written to disk by the worker process that read it,
+each worker to a file of its own (the bytes never travel back to the main
+process). The main process keeps only where each document is: its block
+(which file) and its offset and length (12 bytes a document). A later phase
+reads back a block (fingerprinting) or a scattered set of documents
+(verification, the clusters file) by mapping the files only while it reads,
+so the pages it touched leave resident memory with the mapping.
 """
 
 from __future__ import annotations
@@ -14,82 +16,126 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
 
+_open: dict[str, IO[bytes]] = {}  # this process's spill files, by path
 
-def pack(items: Sequence[bytes]) -> tuple[bytes, npt.NDArray[np.int64]]:
-    """Items joined into one blob, and their ``len(items) + 1`` offsets in it (from 0)."""
+
+def write(directory: str, kind: str, items: Sequence[bytes]) -> tuple[str, npt.NDArray[np.int64]]:
+    """Append ``items`` to this process's ``kind`` spill file in ``directory``: its path, and their offsets.
+
+    The ``len(items) + 1`` offsets are absolute in the file. Writes are
+    unbuffered, so any process may read them back as soon as this returns.
+    """
+    path = os.path.join(directory, f"{kind}-{os.getpid()}.bin")
+    f = _open.get(path)
+    if f is None:
+        f = _open[path] = open(path, "ab", buffering=0)  # noqa: SIM115 - open for the process's life
+    start = f.seek(0, os.SEEK_END)
     lengths = np.fromiter((len(x) for x in items), dtype=np.int64, count=len(items))
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    offsets = np.empty(len(items) + 1, dtype=np.int64)
+    offsets[0] = start
     np.cumsum(lengths, out=offsets[1:])
-    return b"".join(items), offsets
+    offsets[1:] += start
+    blob = b"".join(items)
+    view = memoryview(blob)
+    while view:  # an unbuffered write may write less than asked
+        view = view[f.write(view):]
+    return path, offsets
 
 
-def unpack(blob: bytes | memoryview, offsets: npt.NDArray[np.int64]) -> list[bytes]:
-    """The items :func:`pack` joined (``offsets`` relative to ``blob``)."""
-    bounds = offsets.tolist()
-    return [bytes(blob[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+def close_all() -> None:
+    """Close this process's spill files (the files stay for reading)."""
+    for f in _open.values():
+        f.close()
+    _open.clear()
 
 
-class SpillFile:
-    """An append-only file of document blobs, and each document's offsets into it.
+class Spill:
+    """Where each spilled document is: the main process's record of one kind of spill.
 
-    Attributes
-    ----------
-    path : Path
-    offsets : int64 array
-        ``offsets[d]`` to ``offsets[d + 1]`` is document ``d``'s blob; fixed by :meth:`finish`.
+    Documents are added block by block (:meth:`add`), in document order;
+    ``path[d]``, ``start[d]`` and ``length[d]`` locate document ``d``.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by finish()
-        self._parts: list[npt.NDArray[np.int64]] = [np.zeros(1, np.int64)]
-        self._size = 0
-        self.offsets = np.zeros(1, np.int64)
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self._file_index: dict[str, int] = {}
+        self._block_first: list[int] = []
+        self._block_file: list[int] = []
+        self._starts: list[npt.NDArray[np.int64]] = []
+        self._lengths: list[npt.NDArray[np.uint32]] = []
+        self.n_docs = 0
+        self.start = np.empty(0, np.int64)
+        self.length = np.empty(0, np.uint32)
+        self.block_first = np.empty(0, np.int64)
+        self.block_file = np.empty(0, np.int32)
 
-    def append(self, blob: bytes, offsets: npt.NDArray[np.int64]) -> None:
-        """Append the documents :func:`pack` packed."""
-        self._file.write(blob)
-        self._parts.append(offsets[1:] + self._size)
-        self._size += len(blob)
+    def add(self, path: str, offsets: npt.NDArray[np.int64]) -> None:
+        """The next block's documents: in ``path`` at ``offsets`` (as :func:`write` returned them)."""
+        index = self._file_index.setdefault(path, len(self.files))
+        if index == len(self.files):
+            self.files.append(path)
+        self._block_first.append(self.n_docs)
+        self._block_file.append(index)
+        self._starts.append(offsets[:-1])
+        self._lengths.append(np.diff(offsets).astype(np.uint32))
+        self.n_docs += len(offsets) - 1
 
     def finish(self) -> None:
-        """Flush the file and fix :attr:`offsets`; reads may start."""
-        if not self._file.closed:
-            self._file.close()
-            self.offsets = np.concatenate(self._parts)
-            self._parts = []
+        """Fix the arrays; reads may start."""
+        self.start = np.concatenate(self._starts) if self._starts else np.empty(0, np.int64)
+        self.length = np.concatenate(self._lengths) if self._lengths else np.empty(0, np.uint32)
+        self.block_first = np.array(self._block_first, dtype=np.int64)
+        self.block_file = np.array(self._block_file, dtype=np.int32)
+        self._starts, self._lengths = [], []
 
-    @property
-    def n_docs(self) -> int:
-        return len(self.offsets) - 1
+    def blocks(self) -> list[tuple[str, npt.NDArray[np.int64], int, int]]:
+        """Each block: ``(path, offsets, first document, stop)`` for :func:`read_block`."""
+        bounds = [*self.block_first.tolist(), self.n_docs]
+        out = []
+        for (a, b), file in zip(pairwise(bounds), self.block_file.tolist()):
+            offsets = np.append(self.start[a:b], self.start[b - 1] + self.length[b - 1] if b > a else 0)
+            out.append((self.files[file], offsets, a, b))
+        return out
 
-    def read_range(self, start: int, stop: int) -> list[bytes]:
-        """Documents ``start`` to ``stop - 1``: one read of their bytes."""
-        return read_range(self.path, self.offsets[start:stop + 1])
+    def locate(self, docs: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64],
+                                                          npt.NDArray[np.int64]]:
+        """For each of ``docs``: its file (index into :attr:`files`), start and stop."""
+        block = np.searchsorted(self.block_first, docs, side="right") - 1
+        start = self.start[docs]
+        return self.block_file[block], start, start + self.length[docs]
 
-    def read_docs(self, docs: npt.NDArray[np.int64]) -> list[bytes]:
+    def read(self, docs: npt.NDArray[np.int64]) -> list[bytes]:
         """Documents ``docs`` (any order, repeats allowed), in that order."""
-        return read_docs(self.path, self.offsets[docs], self.offsets[docs + 1])
+        return read_docs(self.files, *self.locate(docs))
 
 
-def read_range(path: Path | str, offsets: npt.NDArray[np.int64]) -> list[bytes]:
-    """The documents whose consecutive ``offsets`` (absolute, into ``path``) are given."""
+def read_block(path: str, offsets: npt.NDArray[np.int64]) -> list[bytes]:
+    """The consecutive documents at ``offsets`` (absolute) of ``path``: one read."""
     if len(offsets) < 2 or offsets[-1] == offsets[0]:
         return [b""] * max(len(offsets) - 1, 0)
     with open(path, "rb") as f:
         f.seek(int(offsets[0]))
         blob = f.read(int(offsets[-1] - offsets[0]))
-    return unpack(blob, offsets - offsets[0])
+    bounds = (offsets - offsets[0]).tolist()
+    return [blob[a:b] for a, b in pairwise(bounds)]
 
 
-def read_docs(path: Path | str, starts: npt.NDArray[np.int64], stops: npt.NDArray[np.int64]) -> list[bytes]:
-    """The blobs ``[starts[x], stops[x])`` of ``path``, scattered: one mapping, closed before returning."""
-    if not len(starts) or os.path.getsize(path) == 0:
-        return [b""] * len(starts)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        return [view[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
+def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDArray[np.int64],
+              stops: npt.NDArray[np.int64]) -> list[bytes]:
+    """The blobs ``[starts[x], stops[x])`` of ``files[file[x]]``, in order: each file mapped once, then unmapped."""
+    out: list[bytes] = [b""] * len(starts)
+    for f_index in np.unique(file).tolist():
+        rows = np.flatnonzero(file == f_index)
+        if os.path.getsize(files[f_index]) == 0:
+            continue
+        with open(files[f_index], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for row, a, b in zip(rows.tolist(), starts[rows].tolist(), stops[rows].tolist()):
+                out[row] = view[a:b]
+    return out

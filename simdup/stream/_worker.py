@@ -86,6 +86,7 @@ class ScanTask:
     fingerprint: bool = False  # ... or fingerprint now (the hasher is fitted)
     lengths: bool = False  # keep="longest" needs each document's length
     separate_text: bool = False  # the tokenizer's text differs from the verification text: spill both
+    spill_dir: str = "."  # where this worker's spill files go (:mod:`simdup.stream._spill`)
 
 
 @dataclass
@@ -95,9 +96,10 @@ class ScanResult:
     n_docs: int = 0
     skipped: int = 0
     error: tuple[int, str] | None = None  # (line, why): a bad record without skip_bad
-    ids: tuple[bytes, npt.NDArray[np.int64]] = (b"", np.zeros(1, np.int64))
-    prepared: tuple[bytes, npt.NDArray[np.int64]] | None = None
-    text: tuple[bytes, npt.NDArray[np.int64]] | None = None
+    # Spilled: (file, offsets) as simdup.stream._spill.write returns them.
+    ids: tuple[str, npt.NDArray[np.int64]] | None = None
+    prepared: tuple[str, npt.NDArray[np.int64]] | None = None
+    text: tuple[str, npt.NDArray[np.int64]] | None = None
     lines: npt.NDArray[np.int64] | None = None
     lengths: npt.NDArray[np.int64] | None = None
     terms: npt.NDArray[np.uint64] | None = None
@@ -150,18 +152,18 @@ def scan(task: ScanTask) -> ScanResult:
         return result
     hasher, prepare = _state["hasher"], _state["preparer"]
     result.n_docs = len(docs)
-    result.ids = _spill.pack([i.encode("utf-8", "surrogatepass") for i in ids])
+    result.ids = _spill.write(task.spill_dir, "ids", [i.encode("utf-8", "surrogatepass") for i in ids])
     result.lines = np.array(lines, dtype=np.int64) if task.kind != "records" else None
     if task.lengths:
         result.lengths = np.fromiter((document_length(d) for d in docs), dtype=np.int64, count=len(docs))
     prepared = [prepare(d) for d in docs]
     text = [prepare.text_bytes(d) for d in docs] if task.separate_text else prepared
-    result.text = _spill.pack(text)
+    result.text = _spill.write(task.spill_dir, "text", text)
     if task.fingerprint:
         result.fps, result.n_tokens = hasher._transform_prepared(prepared)
     else:
         if task.separate_text:
-            result.prepared = _spill.pack(prepared)
+            result.prepared = _spill.write(task.spill_dir, "prepared", prepared)
         if task.count_df:
             lo, hi = hasher._check_params()
             _, terms = _core.doc_terms(prepared, lo, hi, prepare.flags)
@@ -180,15 +182,16 @@ def fingerprint(task: tuple[str, str, npt.NDArray[np.int64]]
     ``task`` is ``(table file, spill file, offsets)``.
     """
     table_path, spill_path, offsets = task
-    fps, n_tokens = _hasher(table_path)._transform_prepared(_spill.read_range(spill_path, offsets))
+    fps, n_tokens = _hasher(table_path)._transform_prepared(_spill.read_block(spill_path, offsets))
     return fps, n_tokens, peak_rss()
 
 
 @dataclass
 class JaccardTask:
-    """Pairs ``(row_i, row_j)`` of the documents whose texts are at ``[starts, stops)`` of ``spill``."""
+    """Pairs ``(row_i, row_j)`` of the documents whose texts are at ``[starts, stops)`` of ``files[file]``."""
 
-    spill: str
+    files: list[str]
+    file: npt.NDArray[np.int32]
     starts: npt.NDArray[np.int64]
     stops: npt.NDArray[np.int64]
     row_i: npt.NDArray[np.int64]
@@ -199,7 +202,7 @@ class JaccardTask:
 
 def jaccard(task: JaccardTask) -> tuple[npt.NDArray[np.float64], int]:
     """Exact shingle Jaccard of each pair (:func:`simdup.batch.shingle_jaccard`, from spilled texts); peak memory."""
-    texts = _spill.read_docs(task.spill, task.starts, task.stops)
+    texts = _spill.read_docs(task.files, task.file, task.starts, task.stops)
     indptr, terms = text_shingle_sets(texts, task.words, task.chars, _state["preparer"].shingle_flags)
     del texts
     return _core.jaccard_pairs(indptr, terms, task.row_i, task.row_j), peak_rss()
