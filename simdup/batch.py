@@ -210,7 +210,8 @@ def summarize_result(result: DedupResult, **extra: Any) -> dict[str, Any]:
 
 def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int, token_less_documents: int,
               pairs: int, timings: dict[str, float], candidate_pairs: int | None = None,
-              peak_rss: int | None = None, peak_rss_workers: int | None = None) -> dict[str, Any]:
+              peak_rss: int | None = None, peak_rss_workers: int | None = None,
+              cpu_seconds: float | None = None) -> dict[str, Any]:
     """The summary of a dedup run, on one machine or on Dask: the one definition of its keys and rounding.
 
     Parameters
@@ -231,6 +232,8 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
         Links before verification (identical fingerprints linked as a star).
     peak_rss, peak_rss_workers : int, optional
         Peak resident memory, in bytes, of the process and of its largest worker process.
+    cpu_seconds : float, optional
+        CPU time of the process and its worker processes together.
 
     Returns
     -------
@@ -255,6 +258,8 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
         summary["peak_rss_mb"] = round(peak_rss / 2**20, 1)
     if peak_rss_workers is not None:
         summary["peak_rss_workers_mb"] = round(peak_rss_workers / 2**20, 1)
+    if cpu_seconds is not None:
+        summary["cpu_seconds"] = round(cpu_seconds, 2)
     summary["seconds"] = round(seconds, 4)
     summary["documents_per_second"] = round(documents / seconds, 1) if documents and seconds > 0 else None
     summary["timings"] = {phase: round(s, 4) for phase, s in timings.items()}

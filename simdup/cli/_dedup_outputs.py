@@ -145,7 +145,8 @@ def _print_summary(s: dict) -> None:
         + (f"; bad records skipped: {s['skipped_bad_records']:,}" if s["skipped_bad_records"] else ""),
         f"  links: {s['pairs']:,}" + (f" of {s['candidate_pairs']:,} candidate pairs verified"
                                         if "candidate_pairs" in s else ""),
-        f"  time: {total:.2f} s ({s['documents'] / total if total else 0:,.0f} documents/s): {timings}",
+        f"  time: {total:.2f} s ({s['documents'] / total if total else 0:,.0f} documents/s): {timings}"
+        + (f"; {s['cpu_seconds']:,.1f} s of CPU" if "cpu_seconds" in s else ""),
     ]
     if "peak_rss_mb" in s:
         workers = s.get("jobs") or 1

@@ -142,7 +142,8 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         write_seconds = time.perf_counter() - start
         timings = {**result.timings, "write": write_seconds}
         summary = summarize_result(result, timings=timings, candidate_pairs=run.candidate_pairs,
-                                   peak_rss=max(run.peak_rss, peak_rss()), peak_rss_workers=run.peak_rss_workers)
+                                   peak_rss=max(run.peak_rss, peak_rss()), peak_rss_workers=run.peak_rss_workers,
+                                   cpu_seconds=run.cpu_seconds)
         summary["seconds"] = round(time.perf_counter() - started, 4)
         summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
         report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher,

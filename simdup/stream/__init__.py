@@ -62,7 +62,7 @@ from ..hasher import SimHasher
 from ..idf import IdfTable
 from . import _spill, _worker
 from ._df import DfCounter
-from ._memory import default_limit, peak_rss
+from ._memory import cpu_seconds, default_limit, peak_rss
 from ._pool import Pool
 
 __all__ = ["FileDedup"]
@@ -169,10 +169,16 @@ class FileDedup:
         self.result: DedupResult | None = None
         self.candidate_pairs = 0
         self.timings: dict[str, float] = {}
-        self.peak_rss = self.peak_rss_workers = self._worker_rss = 0
+        self.peak_rss = self.peak_rss_workers = 0
+        self.cpu_seconds = 0.0
+        self._workers: dict[int, tuple[int, float]] = {}  # each worker's last (peak memory, CPU seconds)
+        self._cpu_start = cpu_seconds()
         self._df: DfCounter | None = None
         self._ids, self._text = _spill.Spill(), _spill.Spill()
         self._prepared = self._text
+        # Verification's shingle sets: spill rows, and the (sorted) documents they belong to.
+        self._sets = _spill.Spill()
+        self._set_docs, self._set_rows = np.empty(0, np.int64), np.empty(0, np.int64)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -203,10 +209,17 @@ class FileDedup:
                 empty = np.empty(0, np.int64)
                 self.result = DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
                                           np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)))
-        # Inline (one job) the work's memory is this process's own.
-        self.peak_rss, self.peak_rss_workers = peak_rss(), self._worker_rss if self.jobs > 1 else 0
+        # Inline (one job) the work's memory and time are this process's own.
+        self.peak_rss = peak_rss()
+        workers = [u for pid, u in self._workers.items() if pid != os.getpid()]
+        self.peak_rss_workers = max((u[0] for u in workers), default=0)
+        self.cpu_seconds = cpu_seconds() - self._cpu_start + sum(u[1] for u in workers)
         self.result.timings = dict(self.timings)
         return self.result
+
+    def _note(self, usage: tuple[int, int, float]) -> None:
+        pid, rss, cpu = usage
+        self._workers[pid] = (rss, cpu)
 
     def _input_bytes(self) -> int:
         """The input's size, decompressed as estimated (compressed text is about a quarter of its size)."""
@@ -248,7 +261,7 @@ class FileDedup:
                     if result.error is not None:
                         raise CorpusError(f"{source.corpus.path}:{result.error[0]}: {result.error[1]}")
                     source.skipped += result.skipped
-                    self._worker_rss = max(self._worker_rss, result.peak_rss)
+                    self._note(result.usage)
                     assert result.ids is not None and result.text is not None
                     self._ids.add(*result.ids)
                     self._text.add(*result.text)
@@ -310,8 +323,8 @@ class FileDedup:
         tasks = ((str(table_path), path, offsets) for path, offsets, _, _ in self._prepared.blocks())
         fps, n_tokens = [], []
         try:
-            for f, t, rss in pool.map(_worker.fingerprint, tasks):
-                self._worker_rss = max(self._worker_rss, rss)
+            for f, t, usage in pool.map(_worker.fingerprint, tasks):
+                self._note(usage)
                 fps.append(f)
                 n_tokens.append(t)
                 bar.update(len(f))
@@ -340,31 +353,56 @@ class FileDedup:
                            distance, pairs, jaccard)
 
     def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """Shingle Jaccard of pairs ``(i, j)``, in chunks whose texts fit the memory limit."""
-        lengths = self._text.length
-        cost = lengths[i].astype(np.int64) + lengths[j]
-        # A chunk's texts become about three times their size in shingles, on each worker at once.
-        budget = max(1, self.memory_limit // (8 * self.jobs))
-        bounds = _chunks(np.cumsum(cost), budget, _MAX_PAIRS)
+        """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit."""
+        self._shingle(pool, np.unique(np.concatenate([i, j])))
+        row_i = self._set_rows[np.searchsorted(self._set_docs, i)]
+        row_j = self._set_rows[np.searchsorted(self._set_docs, j)]
+        sizes = self._sets.length
+        # A chunk's sets are read, then joined: twice their size, on each worker at once.
+        budget = max(1, self.memory_limit // (4 * self.jobs))
+        bounds = _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS)
         bar = self._bar(total=len(i), desc="verifying", unit="pair")
-        words, chars = self.shingle_size
 
-        def tasks() -> Iterator[_worker.JaccardTask]:
+        def tasks() -> Iterator[tuple[_worker.Located, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
             for a, b in bounds:
-                ic, jc = i[a:b], j[a:b]
-                needed = np.unique(np.concatenate([ic, jc]))
-                yield _worker.JaccardTask(self._text.files, *self._text.locate(needed),
-                                          np.searchsorted(needed, ic), np.searchsorted(needed, jc), words, chars)
+                ri, rj = row_i[a:b], row_j[a:b]
+                rows = np.unique(np.concatenate([ri, rj]))
+                yield (_worker.Located(self._sets.files, *self._sets.locate(rows)),
+                       np.searchsorted(rows, ri), np.searchsorted(rows, rj))
 
         parts = []
         try:
-            for jac, rss in pool.map(_worker.jaccard, tasks()):
-                self._worker_rss = max(self._worker_rss, rss)
+            for jac, usage in pool.map(_worker.jaccard, tasks()):
+                self._note(usage)
                 parts.append(jac)
                 bar.update(len(jac))
         finally:
             bar.close()
         return np.concatenate(parts) if parts else np.empty(0, np.float64)
+
+    def _shingle(self, pool: Pool, docs: npt.NDArray[np.int64]) -> None:
+        """Spill the shingle sets of ``docs`` (sorted) not spilled yet, in document order."""
+        missing = np.setdiff1d(docs, self._set_docs, assume_unique=True)
+        if not len(missing):
+            return
+        first_row = self._sets.n_docs
+        bounds = _chunks(np.cumsum(self._text.length[missing].astype(np.int64)),
+                         max(1, min(BLOCK_BYTES, self.memory_limit // (8 * self.jobs))), 4096)
+        tasks = ((_worker.Located(self._text.files, *self._text.locate(missing[a:b])), *self.shingle_size,
+                  str(self.tmp)) for a, b in bounds)
+        bar = self._bar(total=len(missing), desc="shingling", unit="doc")
+        try:
+            for path, offsets, usage in pool.map(_worker.shingles, tasks):
+                self._note(usage)
+                self._sets.add(path, offsets)
+                bar.update(len(offsets) - 1)
+        finally:
+            bar.close()
+        self._sets.finish()
+        docs_all = np.concatenate([self._set_docs, missing])
+        rows_all = np.concatenate([self._set_rows, np.arange(first_row, first_row + len(missing))])
+        order = np.argsort(docs_all, kind="stable")
+        self._set_docs, self._set_rows = docs_all[order], rows_all[order]
 
     # -- outputs --------------------------------------------------------------------------------
 

@@ -32,21 +32,23 @@ def write(directory: str, kind: str, items: Sequence[bytes]) -> tuple[str, npt.N
     The ``len(items) + 1`` offsets are absolute in the file. Writes are
     unbuffered, so any process may read them back as soon as this returns.
     """
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(x) for x in items), dtype=np.int64, count=len(items)), out=offsets[1:])
+    return write_blob(directory, kind, b"".join(items), offsets)
+
+
+def write_blob(directory: str, kind: str, blob: bytes | memoryview, offsets: npt.NDArray[np.int64]
+               ) -> tuple[str, npt.NDArray[np.int64]]:
+    """:func:`write` for items already joined: ``blob``, cut at ``offsets`` (from 0)."""
     path = os.path.join(directory, f"{kind}-{os.getpid()}.bin")
     f = _open.get(path)
     if f is None:
         f = _open[path] = open(path, "ab", buffering=0)  # noqa: SIM115 - open for the process's life
     start = f.seek(0, os.SEEK_END)
-    lengths = np.fromiter((len(x) for x in items), dtype=np.int64, count=len(items))
-    offsets = np.empty(len(items) + 1, dtype=np.int64)
-    offsets[0] = start
-    np.cumsum(lengths, out=offsets[1:])
-    offsets[1:] += start
-    blob = b"".join(items)
-    view = memoryview(blob)
+    view = memoryview(blob).cast("B")
     while view:  # an unbuffered write may write less than asked
         view = view[f.write(view):]
-    return path, offsets
+    return path, offsets + start
 
 
 def close_all() -> None:
@@ -88,9 +90,9 @@ class Spill:
         self.n_docs += len(offsets) - 1
 
     def finish(self) -> None:
-        """Fix the arrays; reads may start."""
-        self.start = np.concatenate(self._starts) if self._starts else np.empty(0, np.int64)
-        self.length = np.concatenate(self._lengths) if self._lengths else np.empty(0, np.uint32)
+        """Fix the arrays; reads may start (and more blocks may still be added, then finished again)."""
+        self.start = np.concatenate([self.start, *self._starts])
+        self.length = np.concatenate([self.length, *self._lengths])
         self.block_first = np.array(self._block_first, dtype=np.int64)
         self.block_file = np.array(self._block_file, dtype=np.int32)
         self._starts, self._lengths = [], []

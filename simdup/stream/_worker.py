@@ -9,6 +9,7 @@ result cannot depend on the number of jobs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ..corpus import parse_jsonl_line
 from ..hasher import SimHasher
 from ..idf import IdfTable
 from . import _spill
-from ._memory import peak_rss
+from ._memory import cpu_seconds, peak_rss
 
 _state: dict[str, Any] = {}
 
@@ -106,7 +107,7 @@ class ScanResult:
     counts: npt.NDArray[np.int64] | None = None
     fps: npt.NDArray[np.uint64] | None = None
     n_tokens: npt.NDArray[np.int64] | None = None
-    peak_rss: int = 0  # of the worker process, for the run's summary
+    usage: tuple[int, int, float] = (0, 0, 0.0)  # the worker's (pid, peak memory, CPU seconds): see :func:`usage`
 
 
 def _parse(task: ScanTask, result: ScanResult) -> tuple[list[str], list[Any], list[int]]:
@@ -168,7 +169,7 @@ def scan(task: ScanTask) -> ScanResult:
             lo, hi = hasher._check_params()
             _, terms = _core.doc_terms(prepared, lo, hi, prepare.flags)
             result.terms, result.counts = np.unique(terms, return_counts=True)
-    result.peak_rss = peak_rss()
+    result.usage = usage()
     return result
 
 
@@ -176,33 +177,54 @@ def scan(task: ScanTask) -> ScanResult:
 
 
 def fingerprint(task: tuple[str, str, npt.NDArray[np.int64]]
-                ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], int]:
-    """Fingerprints, token counts and the worker's peak memory, for a range of spilled prepared texts.
+                ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], tuple[int, int, float]]:
+    """Fingerprints, token counts and the worker's :func:`usage`, for a block of spilled prepared texts.
 
     ``task`` is ``(table file, spill file, offsets)``.
     """
     table_path, spill_path, offsets = task
     fps, n_tokens = _hasher(table_path)._transform_prepared(_spill.read_block(spill_path, offsets))
-    return fps, n_tokens, peak_rss()
+    return fps, n_tokens, usage()
 
 
 @dataclass
-class JaccardTask:
-    """Pairs ``(row_i, row_j)`` of the documents whose texts are at ``[starts, stops)`` of ``files[file]``."""
+class Located:
+    """Spilled documents: each at ``[starts, stops)`` of ``files[file]`` (:meth:`simdup.stream._spill.Spill.locate`)."""
 
     files: list[str]
     file: npt.NDArray[np.int32]
     starts: npt.NDArray[np.int64]
     stops: npt.NDArray[np.int64]
-    row_i: npt.NDArray[np.int64]
-    row_j: npt.NDArray[np.int64]
-    words: int
-    chars: int
+
+    def read(self) -> list[bytes]:
+        return _spill.read_docs(self.files, self.file, self.starts, self.stops)
 
 
-def jaccard(task: JaccardTask) -> tuple[npt.NDArray[np.float64], int]:
-    """Exact shingle Jaccard of each pair (:func:`simdup.batch.shingle_jaccard`, from spilled texts); peak memory."""
-    texts = _spill.read_docs(task.files, task.file, task.starts, task.stops)
-    indptr, terms = text_shingle_sets(texts, task.words, task.chars, _state["preparer"].shingle_flags)
-    del texts
-    return _core.jaccard_pairs(indptr, terms, task.row_i, task.row_j), peak_rss()
+def shingles(task: tuple[Located, int, int, str]) -> tuple[str, npt.NDArray[np.int64], tuple[int, int, float]]:
+    """Spill the shingle sets of some spilled texts: ``(texts, words, chars, spill dir)``.
+
+    Each document's distinct shingle hashes, ascending, as uint64 bytes
+    (:func:`simdup.batch.shingle_sets`): shingled once, however many pairs
+    the document is in. Returns the spill's ``(file, offsets)`` and :func:`usage`.
+    """
+    texts, words, chars, spill_dir = task
+    indptr, terms = text_shingle_sets(texts.read(), words, chars, _state["preparer"].shingle_flags)
+    path, offsets = _spill.write_blob(spill_dir, "shingles", terms.tobytes(), indptr * 8)
+    return path, offsets, usage()
+
+
+def jaccard(task: tuple[Located, npt.NDArray[np.int64], npt.NDArray[np.int64]]
+            ) -> tuple[npt.NDArray[np.float64], tuple[int, int, float]]:
+    """Exact Jaccard of pairs ``(row_i, row_j)`` of spilled shingle sets: ``(sets, row_i, row_j)``; :func:`usage`."""
+    sets, row_i, row_j = task
+    blobs = sets.read()
+    indptr = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum((sets.stops - sets.starts) // 8, out=indptr[1:])
+    terms = np.frombuffer(b"".join(blobs), dtype=np.uint64)
+    del blobs
+    return _core.jaccard_pairs(indptr, terms, row_i, row_j), usage()
+
+
+def usage() -> tuple[int, int, float]:
+    """This process's id, peak memory and CPU seconds so far: the run's summary adds up its workers'."""
+    return os.getpid(), peak_rss(), cpu_seconds()
