@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_directory, atomic_output
+from ._compress import open_writer
 
 Page = tuple[bytes, Union[str, None]]
 """An HTML page as received: its body and its HTTP ``Content-Type`` header (or None)."""
@@ -417,10 +418,10 @@ class JsonlCorpus(Corpus):
             yield parsed
         self._lines = lines
 
-    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+    def write_kept(self, keep: Sequence[bool], output: Path, *, jobs: int = 1) -> None:
         self._check_keep(keep, None if self._lines is None else len(self._lines))
         lines = np.array(self._lines, dtype=np.int64)
-        write_lines([(self, lines[np.asarray(keep, dtype=bool)])], output)
+        write_lines([(self, lines[np.asarray(keep, dtype=bool)])], output, jobs=jobs)
 
 
 class LinesCorpus(Corpus):
@@ -441,9 +442,9 @@ class LinesCorpus(Corpus):
             yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
         self._count = count
 
-    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+    def write_kept(self, keep: Sequence[bool], output: Path, *, jobs: int = 1) -> None:
         self._check_keep(keep, self._count)
-        write_lines([(self, np.flatnonzero(np.asarray(keep, dtype=bool)) + 1)], output)
+        write_lines([(self, np.flatnonzero(np.asarray(keep, dtype=bool)) + 1)], output, jobs=jobs)
 
 
 class DirectoryCorpus(Corpus):
@@ -682,13 +683,14 @@ class WarcCorpus(Corpus):
 
 
 def write_lines(parts: Sequence[tuple[Corpus, npt.NDArray[np.int64]]], output: Path,
-                on_read: Callable[[int], object] | None = None) -> None:
+                on_read: Callable[[int], object] | None = None, *, jobs: int = 1) -> None:
     """Write the given lines of each line corpus (JSON Lines or text), in order, to one ``output``, atomically.
 
     Each part is ``(corpus, line numbers)`` (:meth:`Corpus.copy_lines`);
-    ``on_read`` is passed on, for a progress bar of the bytes read.
+    ``on_read`` is passed on, for a progress bar of the bytes read. A
+    compressed output is compressed on ``jobs`` threads (:func:`simdup._compress.open_writer`).
     """
-    with atomic_output(output) as tmp, open_binary(tmp, "wb") as out:
+    with atomic_output(output) as tmp, open_writer(tmp, jobs=jobs) as out:
         for corpus, lines in parts:
             corpus.copy_lines(lines, out, on_read)
 
