@@ -422,7 +422,8 @@ class FileDedup:
             raise ValueError("several inputs are written to one file only as JSON Lines or text of one format; "
                              "write them to a directory (write_each)")
         with self._write_bar() as on_read:
-            write_lines([(s.corpus, self._kept_lines(s, keep)) for s in self.sources], output, on_read)
+            write_lines([(s.corpus, self._kept_lines(s, keep)) for s in self.sources], output, on_read,
+                        jobs=self.jobs)
 
     def write_each(self, targets: Sequence[Path]) -> None:
         """Write each input file's kept records to its own target (one per source, in order), atomically."""
@@ -430,7 +431,8 @@ class FileDedup:
         with self._write_bar() as on_read:
             for source, target in zip(self.sources, targets, strict=True):
                 if source.streams_lines:
-                    write_lines([(source.corpus, self._kept_lines(source, keep))], target, on_read)
+                    write_lines([(source.corpus, self._kept_lines(source, keep))], target, on_read,
+                                jobs=self.jobs)
                 else:
                     source.corpus.write_kept(keep[source.first:source.stop].tolist(), target)
 
