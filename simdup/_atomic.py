@@ -151,6 +151,19 @@ def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def scratch_directory(parent: str | os.PathLike[str], name: str) -> Path:
+    """A new private directory in ``parent`` for a run's temporary files, named like this module's temps.
+
+    The caller removes it when done; one a killed run left behind (its
+    process gone) is removed by the next call with the same ``name``
+    (:func:`remove_stale_temps`), so a SIGKILL does not leave spill files
+    accumulating.
+    """
+    target = Path(parent) / name
+    remove_stale_temps(target)
+    return Path(tempfile.mkdtemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", dir=parent))
+
+
 def _name_target(exc: BaseException, target: Path, tmp: str) -> None:
     """Make an OSError about the hidden temp (or about no file: ENOSPC on write) name the user's path."""
     # Only a system error (with an errno) prints its file name; another OSError keeps its message.

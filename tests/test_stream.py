@@ -67,8 +67,10 @@ def test_english_corpus_equals_in_memory_dedup(reuters_texts, tmp_path, verify, 
     expected = dedup(texts, verify=verify, keep=keep)
     assert (~expected.keep).sum() > 100  # the copies are found
     # A memory limit this small splits verification into many chunks and spills the document frequencies.
-    result = stream([path], tmp_path, verify=verify, keep=keep, jobs=1, memory_limit=200_000)
-    assert_same(result, expected)
+    with FileDedup([path], tmp_dir=tmp_path, verify=verify, keep=keep, jobs=1, memory_limit=200_000) as run:
+        assert_same(run.run(), expected)
+        assert run.stats["df_runs_spilled"] > 1
+        assert verify is None or run.stats["verify_tasks"] > 3
 
 
 def test_chinese_corpus_equals_in_memory_dedup_with_a_segmenter(fudan_texts, tmp_path) -> None:
@@ -87,7 +89,10 @@ def test_worker_processes_give_the_same_answer(reuters_texts, tmp_path, monkeypa
     one = stream([path], tmp_path, jobs=1)
     # Small blocks and chunks, so that both workers read, fingerprint and verify.
     monkeypatch.setattr(simdup.stream, "BLOCK_BYTES", 1 << 16)
-    two = stream([path], tmp_path, jobs=2, memory_limit=300_000)
+    with FileDedup([path], tmp_dir=tmp_path, jobs=2, memory_limit=300_000) as run:
+        two = run.run()
+        assert run.jobs == 2 and run.stats["read_tasks"] > 4 and run.stats["verify_tasks"] > 2
+        assert run.peak_rss_workers > 0 and run.cpu_seconds > 0
     assert_same(two, one)
     assert_same(one, dedup(texts))
 
@@ -262,3 +267,19 @@ def test_cli_jobs_do_not_change_the_output(reuters_texts, tmp_path) -> None:
                      str(tmp_path / f"c{jobs}.csv")]) == 0
         outputs.append((gzip.open(out).read(), (tmp_path / f"c{jobs}.csv").read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+def test_spill_files_a_killed_run_left_are_removed_by_the_next_run(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = write_jsonl(tmp_path / "c.jsonl", ["a b c d"] * 10)
+    code = (f"import os, signal; from simdup.stream import FileDedup; "
+            f"run = FileDedup([{str(path)!r}], jobs=1, tmp_dir={str(tmp_path)!r}); os.kill(os.getpid(), signal.SIGKILL)")
+    subprocess.run([sys.executable, "-c", code], check=False)
+    left = [p for p in tmp_path.iterdir() if "simdup-spill" in p.name]
+    assert len(left) == 1  # what SIGKILL leaves
+    with FileDedup([path], jobs=1, tmp_dir=tmp_path) as run:
+        run.run()
+        assert [p for p in tmp_path.iterdir() if "simdup-spill" in p.name] == [run.tmp]
+    assert not [p for p in tmp_path.iterdir() if "simdup-spill" in p.name]

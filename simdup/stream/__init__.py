@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._atomic import scratch_directory
 from .._validation import check_k
 from ..batch import (
     DEFAULT_K,
@@ -164,13 +165,15 @@ class FileDedup:
                         for p, prefix in zip(paths, prefixes)]
         self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
         self._stack = ExitStack()
-        self.tmp = Path(tempfile.mkdtemp(prefix="simdup-", dir=tmp_dir))
+        self.tmp = scratch_directory(tempfile.gettempdir() if tmp_dir is None else tmp_dir, "simdup-spill")
         self._stack.callback(shutil.rmtree, self.tmp, ignore_errors=True)
         self.result: DedupResult | None = None
         self.candidate_pairs = 0
         self.timings: dict[str, float] = {}
         self.peak_rss = self.peak_rss_workers = 0
         self.cpu_seconds = 0.0
+        self.stats = {"read_tasks": 0, "df_runs_spilled": 0, "shingle_tasks": 0, "verify_tasks": 0}
+        """Work done, for tests and tuning: tasks per phase, document-frequency runs written to disk."""
         self._workers: dict[int, tuple[int, float]] = {}  # each worker's last (peak memory, CPU seconds)
         self._cpu_start = cpu_seconds()
         self._df: DfCounter | None = None
@@ -197,6 +200,7 @@ class FileDedup:
                 start = time.perf_counter()
                 fitted_table = self._df.table(smooth_idf=self.hasher.smooth_idf, min_df=self.hasher.min_df,
                                               idf_cap_df=self.hasher.idf_cap_df)
+                self.stats["df_runs_spilled"] = self._df.runs_spilled
                 self.hasher._set_idf(*fitted_table)
                 self.timings["fit"] = time.perf_counter() - start
                 start = time.perf_counter()
@@ -262,6 +266,7 @@ class FileDedup:
                         raise CorpusError(f"{source.corpus.path}:{result.error[0]}: {result.error[1]}")
                     source.skipped += result.skipped
                     self._note(result.usage)
+                    self.stats["read_tasks"] += 1
                     assert result.ids is not None and result.text is not None
                     self._ids.add(*result.ids)
                     self._text.add(*result.text)
@@ -374,6 +379,7 @@ class FileDedup:
         try:
             for jac, usage in pool.map(_worker.jaccard, tasks()):
                 self._note(usage)
+                self.stats["verify_tasks"] += 1
                 parts.append(jac)
                 bar.update(len(jac))
         finally:
@@ -394,6 +400,7 @@ class FileDedup:
         try:
             for path, offsets, usage in pool.map(_worker.shingles, tasks):
                 self._note(usage)
+                self.stats["shingle_tasks"] += 1
                 self._sets.add(path, offsets)
                 bar.update(len(offsets) - 1)
         finally:

@@ -44,7 +44,7 @@ class DfCounter:
     """Sums ``(tokens, document counts)`` runs within ``budget`` bytes, spilling merged runs to ``tmp_dir``."""
 
     def __init__(self, budget: int, tmp_dir: Path) -> None:
-        self.budget = max(budget, 1 << 20)
+        self.budget = max(budget, 1024)
         self.tmp_dir = tmp_dir
         self.n_docs = 0
         self._merged: tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]] | None = None
