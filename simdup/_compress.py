@@ -93,6 +93,27 @@ def open_writer(path: Path, *, jobs: int = 1, level: int | None = None) -> Binar
     return open(path, "wb")
 
 
+def input_gzip_level(paths: list[Path]) -> int | None:
+    """1 when every input is gzip marked as compressed for speed (header XFL 4, what level 1 writes), else None.
+
+    An output follows its inputs' choice of speed over size (a corpus
+    written with ``gzip -1`` is deduplicated to ``-1`` too); otherwise the
+    default level applies. (A gzip header records only "fastest" or
+    "best", not the level itself.)
+    """
+    if not paths:
+        return None
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                header = f.read(10)
+        except OSError:
+            return None
+        if len(header) < 10 or header[:2] != b"\x1f\x8b" or header[8] != 4:
+            return None
+    return 1
+
+
 def _zstandard(path: Path) -> Any:
     # The message of simdup.corpus._zstandard; that module imports this one, and the package's
     # import graph has no cycles (tests/test_import_graph.py), so the check is not shared.

@@ -683,14 +683,15 @@ class WarcCorpus(Corpus):
 
 
 def write_lines(parts: Sequence[tuple[Corpus, npt.NDArray[np.int64]]], output: Path,
-                on_read: Callable[[int], object] | None = None, *, jobs: int = 1) -> None:
+                on_read: Callable[[int], object] | None = None, *, jobs: int = 1, level: int | None = None) -> None:
     """Write the given lines of each line corpus (JSON Lines or text), in order, to one ``output``, atomically.
 
     Each part is ``(corpus, line numbers)`` (:meth:`Corpus.copy_lines`);
     ``on_read`` is passed on, for a progress bar of the bytes read. A
-    compressed output is compressed on ``jobs`` threads (:func:`simdup._compress.open_writer`).
+    compressed output is compressed on ``jobs`` threads at ``level`` (default: the format's,
+    :func:`simdup._compress.open_writer`).
     """
-    with atomic_output(output) as tmp, open_writer(tmp, jobs=jobs) as out:
+    with atomic_output(output) as tmp, open_writer(tmp, jobs=jobs, level=level) as out:
         for corpus, lines in parts:
             corpus.copy_lines(lines, out, on_read)
 

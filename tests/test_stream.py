@@ -249,7 +249,8 @@ def test_cli_refuses_bad_run_options(tmp_path, capsys) -> None:
     path = write_jsonl(tmp_path / "c.jsonl", ["a b c"])
     out = str(tmp_path / "o.jsonl")
     for options, message in ((["--jobs", "0"], "at least 1"), (["--memory-limit", "lots"], "not a size"),
-                             (["--memory-limit", "1M"], "below the minimum")):
+                             (["--memory-limit", "1M"], "below the minimum"),
+                             (["--compress-level", "3"], "no output is compressed")):
         with pytest.raises(SystemExit):
             main(["dedup", str(path), "-o", out, *options])
         assert message in capsys.readouterr().err
@@ -283,3 +284,24 @@ def test_spill_files_a_killed_run_left_are_removed_by_the_next_run(tmp_path) -> 
         run.run()
         assert [p for p in tmp_path.iterdir() if "simdup-spill" in p.name] == [run.tmp]
     assert not [p for p in tmp_path.iterdir() if "simdup-spill" in p.name]
+
+
+def test_cli_compress_level(reuters_texts, tmp_path, capsys) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl.gz", reuters_texts[:200])
+    with pytest.raises(SystemExit):
+        main(["dedup", str(path), "-o", str(tmp_path / "o.jsonl.gz"), "--compress-level", "12"])
+    assert "gzip levels are 0 to 9" in capsys.readouterr().err
+    sizes = {}
+    for level in ("1", "9"):
+        out = tmp_path / f"o{level}.jsonl.gz"
+        assert main(["dedup", str(path), "-o", str(out), "-q", "--compress-level", level]) == 0
+        sizes[level] = out.stat().st_size
+        assert gzip.open(out).read() == gzip.open(tmp_path / "o1.jsonl.gz").read()
+    assert sizes["1"] > sizes["9"]
+    # An input written for speed (gzip -1, header XFL 4) is followed by the output.
+    fast = tmp_path / "fast.jsonl.gz"
+    fast.write_bytes(gzip.compress(gzip.open(path).read(), 1))
+    assert main(["dedup", str(fast), "-o", str(tmp_path / "f.jsonl.gz"), "-q"]) == 0
+    assert (tmp_path / "f.jsonl.gz").read_bytes()[8] == 4
+    assert main(["dedup", str(path), "-o", str(tmp_path / "d.jsonl.gz"), "-q"]) == 0
+    assert (tmp_path / "d.jsonl.gz").read_bytes()[8] == 0  # level 6

@@ -72,6 +72,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
                    help="memory the phases that grow with text (document frequencies, verification) may hold "
                    "before spilling to --tmp-dir or working in smaller chunks, e.g. 2G (default: half the memory "
                    "available). Fingerprints and links, about 100 bytes a document, are always held")
+    p.add_argument("--compress-level", type=int, metavar="N",
+                   help="level of a .gz (0-9, default 6; 1 when the inputs were written with gzip -1) or .zst "
+                   "(1-22, default 3) output, compressed on --jobs threads")
     p.add_argument("--tmp-dir", metavar="DIR", help="directory for spill files (default: the system's temporary "
                    "directory); they are removed at the end")
     g = p.add_argument_group("on a Dask cluster (pip install 'simdup[dask]')")
@@ -95,7 +98,8 @@ def cmd_dedup(args: argparse.Namespace) -> int:
             args.parser.error("the following arguments are required: INPUT")
         args.input, args.dask = [args.dask], "local"
     if args.dask is not None:
-        for option, value in (("--jobs", args.jobs), ("--memory-limit", args.memory_limit), ("--tmp-dir", args.tmp_dir)):
+        for option, value in (("--jobs", args.jobs), ("--memory-limit", args.memory_limit), ("--tmp-dir", args.tmp_dir),
+                              ("--compress-level", args.compress_level)):
             if value is not None:
                 args.parser.error(f"{option} sizes a run on this machine; with --dask use --workers")
         return args.on_dask(args)
@@ -112,6 +116,9 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         and _names_a_file(output, corpus_format)
     # Every output is checked before the input is read: a bad one fails now, not after the work.
     check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None and not one_file)
+    if args.compress_level is not None:
+        outputs = [] if output is None else [output] if root is None or one_file else files
+        _check_level(args, {f.suffix.lower() for f in outputs})
     if args.tmp_dir is not None and not Path(args.tmp_dir).is_dir():
         raise CliError(f"{args.tmp_dir}: --tmp-dir is not a directory")
     hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
@@ -130,13 +137,13 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         if output is not None:
             if root is None or one_file:
-                run.write(output)
+                run.write(output, level=args.compress_level)
             else:
                 with atomic_directory(output) as tmp:
                     targets = [tmp / name for name in shard_names(files, root)]
                     for target in targets:
                         target.parent.mkdir(parents=True, exist_ok=True)
-                    run.write_each(targets)
+                    run.write_each(targets, level=args.compress_level)
         if args.clusters:
             write_cluster_rows(Path(args.clusters), run.cluster_rows())
         write_seconds = time.perf_counter() - start
@@ -149,6 +156,17 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher,
                skipped=run.skipped, summary=summary, jobs=run.jobs)
     return 0
+
+
+def _check_level(args: argparse.Namespace, suffixes: set[str]) -> None:
+    """``--compress-level`` fits the outputs' compression (``suffixes``), checked before the work."""
+    level = args.compress_level
+    if ".gz" in suffixes and not 0 <= level <= 9:
+        args.parser.error(f"--compress-level: gzip levels are 0 to 9, got {level}")
+    if ".zst" in suffixes and not -7 <= level <= 22:
+        args.parser.error(f"--compress-level: zstd levels are -7 to 22, got {level}")
+    if not suffixes & {".gz", ".zst"}:
+        args.parser.error("--compress-level: no output is compressed (.gz or .zst)")
 
 
 def _names_a_file(output: Path, corpus_format: str) -> bool:

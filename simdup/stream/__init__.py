@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._atomic import scratch_directory
+from .._compress import input_gzip_level
 from .._validation import check_k
 from ..batch import (
     DEFAULT_K,
@@ -199,7 +200,7 @@ class FileDedup:
                 assert self._df is not None
                 start = time.perf_counter()
                 fitted_table = self._df.table(smooth_idf=self.hasher.smooth_idf, min_df=self.hasher.min_df,
-                                              idf_cap_df=self.hasher.idf_cap_df)
+                                              idf_cap_df=self.hasher.idf_cap_df, progress=self.progress)
                 self.stats["df_runs_spilled"] = self._df.runs_spilled
                 self.hasher._set_idf(*fitted_table)
                 self.timings["fit"] = time.perf_counter() - start
@@ -418,8 +419,16 @@ class FileDedup:
             raise RuntimeError("call run() first")
         return self.result.keep
 
-    def write(self, output: Path) -> None:
-        """Write every file's kept records to one ``output`` (JSON Lines or text, as the inputs), atomically."""
+    def _level(self, level: int | None) -> int | None:
+        # Follow inputs compressed for speed (gzip -1), unless told a level.
+        return level if level is not None else input_gzip_level([s.corpus.path for s in self.sources])
+
+    def write(self, output: Path, level: int | None = None) -> None:
+        """Write every file's kept records to one ``output`` (JSON Lines or text, as the inputs), atomically.
+
+        A ``.gz`` or ``.zst`` output is compressed at ``level`` (default: gzip 6, or 1 when the inputs
+        were compressed for speed; zstd 3), on ``jobs`` threads.
+        """
         keep = self._keep()
         if len(self.sources) == 1 and not self.sources[0].streams_lines:
             source = self.sources[0]
@@ -430,16 +439,19 @@ class FileDedup:
                              "write them to a directory (write_each)")
         with self._write_bar() as on_read:
             write_lines([(s.corpus, self._kept_lines(s, keep)) for s in self.sources], output, on_read,
-                        jobs=self.jobs)
+                        jobs=self.jobs, level=self._level(level))
 
-    def write_each(self, targets: Sequence[Path]) -> None:
-        """Write each input file's kept records to its own target (one per source, in order), atomically."""
+    def write_each(self, targets: Sequence[Path], level: int | None = None) -> None:
+        """Write each input file's kept records to its own target (one per source, in order), atomically.
+
+        ``level`` as for :meth:`write`.
+        """
         keep = self._keep()
         with self._write_bar() as on_read:
             for source, target in zip(self.sources, targets, strict=True):
                 if source.streams_lines:
                     write_lines([(source.corpus, self._kept_lines(source, keep))], target, on_read,
-                                jobs=self.jobs)
+                                jobs=self.jobs, level=self._level(level))
                 else:
                     source.corpus.write_kept(keep[source.first:source.stop].tolist(), target)
 

@@ -12,7 +12,9 @@ slices of the range hold about equal shares of every run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -89,8 +91,12 @@ class DfCounter:
     def runs_spilled(self) -> int:
         return len(self._spilled)
 
-    def table(self, *, smooth_idf: bool, min_df: int, idf_cap_df: float | None) -> IdfTable:
-        """The fitted IDF table (:func:`simdup.idf.fit_idf_table`) of everything counted."""
+    def table(self, *, smooth_idf: bool, min_df: int, idf_cap_df: float | None,
+              progress: Callable[..., Any] | None = None) -> IdfTable:
+        """The fitted IDF table (:func:`simdup.idf.fit_idf_table`) of everything counted.
+
+        ``progress`` (a tqdm-like factory) shows the merge of the runs on disk, slice by slice.
+        """
         self._merge()
         if not self._spilled:
             vocabulary, df = self._merged if self._merged is not None else (np.empty(0, np.uint64),
@@ -106,6 +112,7 @@ class DfCounter:
         parts = []
         # fit_idf_table works token by token once n_docs is known, so the table of
         # the whole range is the tables of its slices, in order.
+        bar = progress(total=slices, desc="fitting", unit="slice") if progress is not None else None
         for lo, hi in zip(edges[:-1], edges[1:]):
             runs = []
             for path in self._spilled:
@@ -119,5 +126,9 @@ class DfCounter:
                 del terms, counts
             parts.append(fit_idf_table(*merge_runs(runs), self.n_docs, smooth_idf=smooth_idf, min_df=min_df,
                                        idf_cap_df=idf_cap_df))
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         return IdfTable(np.concatenate([p.vocabulary for p in parts]), np.concatenate([p.idf_q for p in parts]),
                         parts[0].unseen_q, self.n_docs)
