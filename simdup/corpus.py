@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 from ._atomic import atomic_directory, atomic_output
+from ._compress import open_writer
 
 Page = tuple[bytes, Union[str, None]]
 """An HTML page as received: its body and its HTTP ``Content-Type`` header (or None)."""
@@ -339,11 +340,11 @@ class JsonlCorpus(Corpus):
             yield _unicode_id(str(doc_id)), text
         self._lines = lines
 
-    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+    def write_kept(self, keep: Sequence[bool], output: Path, *, jobs: int = 1) -> None:
         self._check_keep(keep, None if self._lines is None else len(self._lines))
         assert self._lines is not None
         wanted = {line for line, kept in zip(self._lines, keep) if kept}
-        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
+        with atomic_output(output) as tmp, open_writer(tmp, jobs=jobs) as dst:
             for lineno, raw in enumerate(self._raw_lines(count=False), 1):
                 if lineno in wanted:
                     dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
@@ -367,9 +368,9 @@ class LinesCorpus(Corpus):
             yield str(count), raw.rstrip(b"\r\n").decode("utf-8", "replace")
         self._count = count
 
-    def write_kept(self, keep: Sequence[bool], output: Path) -> None:
+    def write_kept(self, keep: Sequence[bool], output: Path, *, jobs: int = 1) -> None:
         self._check_keep(keep, self._count)
-        with atomic_output(output) as tmp, open_binary(tmp, "wb") as dst:
+        with atomic_output(output) as tmp, open_writer(tmp, jobs=jobs) as dst:
             for raw, kept in zip(self._raw_lines(count=False), keep):
                 if kept:
                     dst.write(raw if raw.endswith(b"\n") else raw + b"\n")

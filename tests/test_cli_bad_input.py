@@ -376,6 +376,7 @@ def test_sigterm_while_writing_removes_the_temp_file(corpus: Path, monkeypatch, 
             return super().write(data)
 
     monkeypatch.setattr(simdup_corpus, "open_binary", lambda p, mode="rb": Killing() if "w" in mode else real_open(p, mode))
+    monkeypatch.setattr(simdup_corpus, "open_writer", lambda p, **options: Killing())
     out = corpus.with_name("o.jsonl")
     assert main(["dedup", str(corpus), "-o", str(out), "-q"]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "simdup: terminated\n"

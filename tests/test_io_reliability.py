@@ -48,6 +48,7 @@ def disk_full(monkeypatch) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(simdup_corpus, "open_binary", lambda p, mode="rb": Full() if "w" in mode else real_open(p, mode))
+    monkeypatch.setattr(simdup_corpus, "open_writer", lambda p, **options: Full())
 
 
 def _zst(data: bytes, frames: int = 1) -> bytes:
