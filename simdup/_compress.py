@@ -79,9 +79,9 @@ def open_writer(path: Path, *, jobs: int = 1, level: int | None = None) -> Binar
         raw = open(path, "wb")  # noqa: SIM115 - the writer owns and closes it
         return GzipBlockWriter(raw, level=level, jobs=jobs, block_size=BLOCK_SIZE, close_fileobj=True)
     if suffix == ".zst":
-        # threads=1 too, not 0 (zstd's single-threaded mode, whose output differs): the one worker
-        # overlaps compression with the caller's writes (15 % faster here), and the output is the
-        # same bytes for every jobs.
+        # threads=1 too, not 0 (zstd's single-threaded mode, whose output differs): then the output is
+        # the same bytes for every jobs, and the one worker thread overlaps compression with the
+        # caller's writes when a core is free.
         compressor = _zstandard(path).ZstdCompressor(level=ZSTD_LEVEL if level is None else level, threads=jobs)
         raw = open(path, "wb")  # noqa: SIM115 - closefd: the writer owns and closes it
         try:
