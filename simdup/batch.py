@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, pairwise
 from math import comb
 from typing import Any, NamedTuple, Union
 
@@ -416,15 +416,20 @@ def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | No
     masks = join_masks(k, len(unique))
     if (progress is None and threads <= 1) or not len(unique):
         return _core.self_join(unique, masks, k)
+    # Runs of consecutive tables, a call each: a call allocates its sort arrays once for its run
+    # (32 bytes a fingerprint), so `threads` calls at a time hold `threads` sets; a few runs a
+    # thread keep a progress bar moving.
+    runs = min(len(masks), 2 * max(1, threads)) if progress is not None else min(len(masks), max(1, threads))
+    edges = [round(len(masks) * r / runs) for r in range(runs + 1)]
     bar = progress(total=len(masks), desc="joining", unit="table") if progress is not None else None
     parts = []
     try:
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            futures = [pool.submit(_core.self_join, unique, masks[: t + 1], k, t) for t in range(len(masks))]
-            for future in futures:
+            futures = [pool.submit(_core.self_join, unique, masks[:hi], k, lo) for lo, hi in pairwise(edges)]
+            for future, (lo, hi) in zip(futures, pairwise(edges)):
                 parts.append(future.result())
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(hi - lo)
     finally:
         if bar is not None:
             bar.close()
@@ -441,11 +446,23 @@ def group_identical(fps: npt.NDArray[np.uint64], docs: npt.NDArray[np.int64]
     document (``star_i``) to every other document with its fingerprint
     (``star_j``). Links are a star, not all m*(m-1)/2 pairs of a group.
     """
-    order = np.lexsort((docs, fps))
+    # A stable sort by fingerprint is the lexsort by (fingerprint, document) when documents ascend,
+    # as they do from _links, at half the memory: this is the batch dedup's memory peak.
+    order = np.argsort(fps, kind="stable") if _ascending(docs) else np.lexsort((docs, fps))
     fps, docs = fps[order], docs[order]
-    head = np.r_[True, fps[1:] != fps[:-1]] if len(fps) else np.zeros(0, bool)
-    first_of_row = docs[head][np.cumsum(head) - 1]
-    return fps[head], docs[head], first_of_row[~head], docs[~head]
+    del order
+    head = np.empty(len(fps), dtype=bool)
+    if len(fps):
+        head[0] = True
+        np.not_equal(fps[1:], fps[:-1], out=head[1:])
+    first = docs[head]
+    first_of_row = first[np.cumsum(head) - 1]
+    tail = ~head
+    return fps[head], first, first_of_row[tail], docs[tail]
+
+
+def _ascending(values: npt.NDArray[np.int64]) -> bool:
+    return bool(len(values) < 2 or (values[1:] > values[:-1]).all())
 
 
 def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,

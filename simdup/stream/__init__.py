@@ -64,7 +64,7 @@ from ..hasher import SimHasher
 from ..idf import IdfTable
 from . import _spill, _worker
 from ._df import DfCounter
-from ._memory import cpu_seconds, default_limit, peak_rss
+from ._memory import cpu_seconds, default_limit, peak_rss, release_free_memory
 from ._pool import Pool
 
 __all__ = ["FileDedup"]
@@ -91,7 +91,8 @@ class _Source:
         self.id_prefix = id_prefix
         self.first = self.stop = 0
         self.skipped = 0
-        self.lines: list[npt.NDArray[np.int64]] | npt.NDArray[np.int64] = []
+        # The line of each record: a slice when every line is one, else an array mapped from disk.
+        self.lines: slice | npt.NDArray[np.int64] = slice(1, 1)
 
     @property
     def streams_lines(self) -> bool:
@@ -182,6 +183,7 @@ class FileDedup:
         self._prepared = self._text
         # Verification's shingle sets: spill rows, and the (sorted) documents they belong to.
         self._sets = _spill.Spill()
+        self._line_files: list[npt.NDArray[np.int64]] = []
         self._set_docs, self._set_rows = np.empty(0, np.int64), np.empty(0, np.int64)
 
     # -- the run --------------------------------------------------------------------------------
@@ -208,6 +210,7 @@ class FileDedup:
                 fps, n_tokens = self._fingerprint(pool, fitted_table)
                 self.timings["fingerprint"] = time.perf_counter() - start
             self._df = None
+            release_free_memory()  # the read's per-block arrays, before the join's large ones
             if n:
                 self.result = self._dedup(pool, fps, n_tokens, lengths)
             else:
@@ -285,12 +288,18 @@ class FileDedup:
                         lines.append(result.lines)
                     n += result.n_docs
                 source.lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
+                if len(source.lines) and source.lines[-1] - source.lines[0] + 1 == len(source.lines):
+                    source.lines = slice(int(source.lines[0]), int(source.lines[-1]) + 1)  # every line a record
+                elif len(source.lines):
+                    source.lines = _spill.page(source.lines, self.tmp / f"lines-{len(self._line_files)}.npy")
+                    self._line_files.append(source.lines)
                 source.stop = n
                 source.skipped += source.corpus.skipped
         finally:
             bar.close()
-        for spill in {id(s): s for s in (self._ids, self._text, self._prepared)}.values():
-            spill.finish()
+        for name, spill in {id(s): (n, s) for n, s in (("ids", self._ids), ("text", self._text),
+                                                          ("prepared", self._prepared))}.values():
+            spill.finish(page_out=self.tmp / f"{name}-index")
         self.timings["read"] = time.perf_counter() - start
         return (np.concatenate(fps) if fps else None, np.concatenate(n_tokens) if n_tokens else None,
                 np.concatenate(lengths) if lengths else None)
@@ -457,7 +466,10 @@ class FileDedup:
 
     @staticmethod
     def _kept_lines(source: _Source, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-        return np.asarray(source.lines)[keep[source.first:source.stop]]
+        flags = keep[source.first:source.stop]
+        if isinstance(source.lines, slice):
+            return np.flatnonzero(flags) + source.lines.start
+        return np.asarray(source.lines)[flags]
 
     @contextmanager
     def _write_bar(self) -> Iterator[Callable[[int], None]]:

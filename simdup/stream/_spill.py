@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -89,13 +89,22 @@ class Spill:
         self._lengths.append(np.diff(offsets).astype(np.uint32))
         self.n_docs += len(offsets) - 1
 
-    def finish(self) -> None:
-        """Fix the arrays; reads may start (and more blocks may still be added, then finished again)."""
+    def finish(self, page_out: Path | None = None) -> None:
+        """Fix the arrays; reads may start (and more blocks may still be added, then finished again).
+
+        With ``page_out`` (a path prefix), the per-document arrays are written
+        there and mapped back: the pages a later phase does not touch stay on
+        disk, out of resident memory, through the join (the run's memory
+        peak), and are read back only where needed.
+        """
         self.start = np.concatenate([self.start, *self._starts])
         self.length = np.concatenate([self.length, *self._lengths])
         self.block_first = np.array(self._block_first, dtype=np.int64)
         self.block_file = np.array(self._block_file, dtype=np.int32)
         self._starts, self._lengths = [], []
+        if page_out is not None and len(self.start):
+            self.start = page(self.start, page_out.with_name(page_out.name + ".start.npy"))
+            self.length = page(self.length, page_out.with_name(page_out.name + ".length.npy"))
 
     def blocks(self) -> list[tuple[str, npt.NDArray[np.int64], int, int]]:
         """Each block: ``(path, offsets, first document, stop)`` for :func:`read_block`."""
@@ -141,3 +150,9 @@ def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDA
             for row, a, b in zip(rows.tolist(), starts[rows].tolist(), stops[rows].tolist()):
                 out[row] = view[a:b]
     return out
+
+
+def page(array: npt.NDArray[Any], path: Path) -> npt.NDArray[Any]:
+    """``array`` written to ``path`` and mapped back read-only (see :meth:`Spill.finish`)."""
+    np.save(path, array)
+    return np.load(path, mmap_mode="r")
