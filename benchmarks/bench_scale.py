@@ -25,22 +25,27 @@ probability ``--zh-share``). Records are *bases* and *copies*:
   3, and it is filled with runs of consecutive units from different random
   stories (English units are sentences, runs of at most 3 and at most a third
   of the base; Chinese units are lines, runs of at most 8 and at most a
-  third), joined as paragraphs. So no real story gives more than about a
-  third of a spliced base, and two spliced bases share a run only by chance
-  (about 1 in 10^4 for a pair): a pair at word 3-shingle Jaccard >= 0.8 would
-  need nearly all of their runs in common. ``generate --check`` measures it:
-  every pair among a sample of spliced bases (drawn from the first 10
-  million, since base *j* is a function of the seed and *j* alone), and each
-  sampled base against its source stories.
+  third), joined as paragraphs, with more runs while one is over half the
+  text. So no real story gives a spliced base much more than half of its
+  text, and two spliced bases share a run only by chance (each run is one
+  of about 130,000 English sentences or 1,000,000 Chinese lines, at a random
+  place): a pair at word 3-shingle Jaccard >= 0.8 would need nearly all of
+  its runs in common. ``--check`` measures it: every pair among a sample of
+  spliced bases (drawn from the first 10 million, since base *j* is a
+  function of the seed and *j* alone), and each sampled base against its
+  source stories.
 * **copies**, ``--copy-rate`` of the records (default 0.3): an earlier base,
   half the time one of the last 1,000 bases (the same news cycle), half the
   time any earlier one (far apart in the file: the hard case for a bounded
   memory), with one edit: ``exact`` (10 % of copies), ``words`` (45 %:
   English words, or Chinese characters, substituted, deleted or inserted, a
   third each, at a rate drawn from 0.5-3 %), ``sentence`` (20 %: one
-  sentence, or Chinese line, replaced by another story's), ``words+sentence``
-  (15 %, words at 0.5-1.5 %) or ``boilerplate`` (10 %: site furniture lines
-  added, as ``study_v2.py`` makes them).
+  sentence, or Chinese line, replaced by another story's; a base of fewer
+  than 3 gets ``words`` instead), ``words+sentence`` (15 %, words at
+  0.5-1.5 %) or ``boilerplate`` (10 %: 1-3 lines of site furniture added
+  above or below, those of ``study_v2.py``). On a short story one sentence
+  is a large part, so many ``sentence`` copies are below Jaccard 0.8 with
+  their base: the hard side of recall (``--check`` gives the share by edit).
 
 The ground truth goes beside the corpus, ``NAME.truth.tsv``: one line a record,
 ``id, kind, of, edit`` where kind is ``real`` (of: the shared corpus and
@@ -117,7 +122,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import IO, Any
 
@@ -126,7 +131,7 @@ import shared_data  # benchmarks/shared_data.py: the shared corpora's folder (SI
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve()
 
-GENERATOR_VERSION = 1  # bump when the corpus for a seed changes, so old corpora are not reused
+GENERATOR_VERSION = 2  # bump when the corpus for a seed changes, so old corpora are not reused
 DEFAULT_SIZES = (300_000, 1_000_000, 3_000_000, 10_000_000)
 COPY_RATE = 0.30
 NEAR_WINDOW = 1_000  # a near copy's base is one of the last NEAR_WINDOW bases
@@ -189,9 +194,15 @@ class Source:
     vocabulary: list[str]
     furniture: list[str]
     mean_bytes: float = 0.0
+    first_unit: list[int] = field(default_factory=list)  # starts and sizes as lists: faster to index
+    n_units: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.first_unit = self.starts[:-1].tolist()
+        self.n_units = [b - a for a, b in zip(self.starts[:-1], self.starts[1:])]
 
     def story_units(self, s: int) -> int:
-        return self.starts[s + 1] - self.starts[s]
+        return self.n_units[s]
 
 
 def _units(text: str, lang: str) -> list[str]:
@@ -304,7 +315,7 @@ class Generator:
         pieces: list[str] = []
         used: list[int] = []
         count = chars = biggest = 0
-        units, starts = src.units, src.starts
+        units, starts, sizes = src.units, src.first_unit, src.n_units
         join = " ".join if lang == "en" else "\n".join
         # Enough units, and no piece more than half the text (units differ in length): so no story
         # gives a base much more than half of its shingles.
@@ -312,13 +323,10 @@ class Generator:
             s = int(rnd() * n_stories)
             if s in used:
                 continue
-            size = starts[s + 1] - starts[s]
-            run = 1 + int(rnd() * longest)
-            run = min(run, size)
-            if run > target - count:
-                run = target - count if target > count else 1
+            size = sizes[s]
+            run = min(1 + int(rnd() * longest), size, target - count if target > count else 1)
             first = starts[s] + int(rnd() * (size - run + 1))
-            piece = join(units[first:first + run])
+            piece = units[first] if run == 1 else join(units[first:first + run])
             pieces.append(piece)
             used.append(s)
             count += run
@@ -351,9 +359,13 @@ class Generator:
             if rng.random() < 0.5:
                 return text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", kind
             return "\n".join(lines) + "\n" + text, kind
-        name = kind
         if "sentence" in kind:
-            text = _replace_sentence(text, lang, src, rng)
+            changed = _replace_sentence(text, lang, src, rng)
+            if changed is None:
+                kind = "words"  # too few sentences: another one would be another story, not a copy
+            else:
+                text = changed
+        name = kind
         if "words" in kind:
             rate = rng.uniform(0.005, 0.03 if kind == "words" else 0.015)
             text = _edit_tokens(text, lang, rate, src.vocabulary, rng)
@@ -390,23 +402,32 @@ def _edit_tokens(text: str, lang: str, rate: float, vocabulary: list[str], rng: 
     parts: list[str] = text.split(" ") if lang == "en" else list(text)
     if not parts:
         return text
-    for x in rng.sample(range(len(parts)), max(1, round(rate * len(parts)))):
+    rnd, n, size = rng.random, len(parts), len(vocabulary)
+    # Positions drawn with replacement (a word edited twice now and then, as people do): rng.sample
+    # costs more than the rest of the edit.
+    for _ in range(max(1, round(rate * n))):
+        x = int(rnd() * n)
         if lang == "zh" and parts[x].isspace():
             continue  # keep the lines
-        op, new = rng.randrange(3), vocabulary[rng.randrange(len(vocabulary))]
+        op, new = int(rnd() * 3), vocabulary[int(rnd() * size)]
         parts[x] = new if op == 0 else "" if op == 1 else f"{new} {parts[x]}" if lang == "en" else new + parts[x]
     # A deleted English word leaves two spaces, as a careless edit does; shingles see words only.
     return " ".join(parts) if lang == "en" else "".join(parts)
 
 
-def _replace_sentence(text: str, lang: str, src: Source, rng: random.Random) -> str:
-    """One sentence (English) or line (Chinese) of ``text`` replaced by a random unit of another story."""
+def _replace_sentence(text: str, lang: str, src: Source, rng: random.Random) -> str | None:
+    """One sentence (English) or line (Chinese) of ``text`` replaced by a random unit of another story.
+
+    None when ``text`` has fewer than :data:`MIN_UNITS` sentences (lines of 10 characters or more).
+    """
     if lang == "en":
         parts = EN_SENTENCE_KEEP.split(text)  # sentence, separator, sentence, ...
-        slots = list(range(0, len(parts), 2))
+        slots = [x for x in range(0, len(parts), 2) if parts[x].strip()]
     else:
         parts = text.split("\n")
-        slots = [x for x, line in enumerate(parts) if len(line.strip()) >= 10] or list(range(len(parts)))
+        slots = [x for x, line in enumerate(parts) if len(line.strip()) >= 10]
+    if len(slots) < MIN_UNITS:
+        return None
     slot = slots[rng.randrange(len(slots))]
     parts[slot] = src.units[rng.randrange(len(src.units))]
     return "".join(parts) if lang == "en" else "\n".join(parts)
@@ -457,15 +478,17 @@ def generate(path: Path, n: int, params: Params, sources: dict[str, Source] | No
     gen = Generator(sources, params)
     counts = {"real": 0, "spliced": 0, "copy": 0}
     text_bytes = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     tmp, tmp_truth = path.with_name(path.name + ".part"), truth_path.with_name(truth_path.name + ".part")
     with _open_write(tmp, path.name.endswith(".gz")) as out, open(tmp_truth, "w", encoding="utf-8") as truth:
         lines: list[str] = []
         rows: list[str] = []
         step = max(100_000, n // 10)
         for r, (rid, text, row) in enumerate(gen.records(n), 1):
-            # encode_basestring: json.dumps(text, ensure_ascii=False)'s C encoder, without its call overhead
-            lines.append(f'{{"id": "{rid}", "text": {encode_basestring(text)}}}\n')
+            # json.dumps's C string encoders without its call overhead; the ASCII one is 2.5x faster,
+            # the other keeps Chinese as UTF-8 (3 bytes a character, not a 6-byte \\u escape).
+            encoded = encode_basestring_ascii(text) if text.isascii() else encode_basestring(text)
+            lines.append(f'{{"id": "{rid}", "text": {encoded}}}\n')
             rows.append(row)
             counts[row.split("\t", 2)[1]] += 1
             if len(lines) == 4096:
@@ -482,13 +505,15 @@ def generate(path: Path, n: int, params: Params, sources: dict[str, Source] | No
         text_bytes += len(chunk)
         out.write(chunk)
         truth.write("".join(rows))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     tmp.replace(path)
     tmp_truth.replace(truth_path)
     meta = {"version": GENERATOR_VERSION, "records": n, **params.meta(), "counts": counts, "jsonl_bytes": text_bytes,
-            "file_bytes": path.stat().st_size, "seconds": round(seconds, 3),
+            "file_bytes": path.stat().st_size, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
             "records_per_second": round(n / seconds, 1) if seconds else None,
-            "mb_per_second": round(text_bytes / 1e6 / seconds, 2) if seconds else None}
+            "mb_per_second": round(text_bytes / 1e6 / seconds, 2) if seconds else None,
+            # On a shared machine the CPU rate is the steadier figure (this process's own time).
+            "records_per_cpu_second": round(n / cpu, 1) if cpu else None}
     meta_path.write_text(json.dumps(meta, indent=2))
     return meta
 
@@ -611,22 +636,19 @@ class Clusters:
     cluster: array
     removed: bytearray
     n_removed: int = 0
-    n_clusters: int = 0
 
 
 def read_clusters(path: Path, n: int) -> Clusters:
     cluster = array("q", [-1]) * n
     removed = bytearray(n)
-    numbers: set[int] = set()
     with open(path, encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
             x = record_number(row["id"])
             cluster[x] = int(row["cluster"])
-            numbers.add(cluster[x])
             if row["id"] != row["kept_id"]:
                 removed[x] = 1
-    return Clusters(cluster, removed, sum(removed), len(numbers))
+    return Clusters(cluster, removed, sum(removed))
 
 
 def kept_in_output(path: Path, n: int) -> bytearray:
@@ -691,19 +713,23 @@ def unjustified_in(members: list[tuple[int, str]], removed: bytearray) -> list[d
     if len(members) > 2000:
         print(f"  (checking a cluster of {len(members):,} documents pairwise)", file=sys.stderr)
     sets: dict[int, set[str]] = {}
+
+    def shingled(x: int, text: str) -> set[str]:
+        if x not in sets:
+            sets[x] = shingles(text)
+        return sets[x]
+
     order = [m for m in members if not removed[m[0]]] + [m for m in members if removed[m[0]]]
-    out = []
+    out: list[dict[str, Any]] = []
     for x, text in members:
         if not removed[x]:
             continue
-        mine = sets.setdefault(x, shingles(text))
+        mine = shingled(x, text)
         best = 0.0
         for y, other in order:
             if y == x:
                 continue
-            if y not in sets:
-                sets[y] = shingles(other)
-            theirs = sets[y]
+            theirs = shingled(y, other)
             small, big = sorted((len(mine), len(theirs)))
             if big and small / big < THRESHOLD:
                 continue
@@ -711,11 +737,9 @@ def unjustified_in(members: list[tuple[int, str]], removed: bytearray) -> list[d
             if best >= THRESHOLD:
                 break
         if best < THRESHOLD:
-            out.append({"id": f"d{x:010d}", "cluster_size": len(members)})
-    for row in out[:5]:  # the closest cluster-mate of the first few, for the report (pairs skipped above too)
-        x = record_number(row["id"])
-        row["best_jaccard"] = round(max(jaccard(sets[x], sets.setdefault(y, shingles(t)))
-                                        for y, t in members if y != x), 3)
+            # The closest cluster-mate, for the report (the pairs skipped above included).
+            closest = max(jaccard(mine, shingled(y, other)) for y, other in members if y != x)
+            out.append({"id": f"d{x:010d}", "cluster_size": len(members), "best_jaccard": round(closest, 3)})
     return out
 
 
@@ -1020,7 +1044,8 @@ def corpus_for(args: argparse.Namespace, n: int, sources: dict[str, dict[str, So
     print(f"corpus: generating {n:,} records into {path} ...", flush=True)
     meta = generate(path, n, params, loaded(args, sources))
     print(f"corpus: {meta['file_bytes'] / 1e6:,.1f} MB on disk ({meta['jsonl_bytes'] / 1e6:,.1f} MB of JSON Lines) "
-          f"in {meta['seconds']:.1f} s: {meta['records_per_second']:,.0f} records/s, {meta['mb_per_second']} MB/s; "
+          f"in {meta['seconds']:.1f} s: {meta['records_per_second']:,.0f} records/s, {meta['mb_per_second']} MB/s "
+          f"({meta['records_per_cpu_second']:,.0f} records a CPU second); "
           f"{meta['counts']}", flush=True)
     return path, {**meta, "reused": False}
 
@@ -1135,8 +1160,9 @@ def markdown(results: dict[str, Any]) -> str:
                                for k, v in row["ratios_simdup_over_peer"].items())
             lines.append(f"  - simdup / MinHashLSH: {ratios}")
         c = row["corpus"]
-        lines.append(f"  - corpus: generated at {fmt(c['records_per_second'], ',.0f')} records/s "
-                     f"({c['mb_per_second']} MB/s){', reused' if c.get('reused') else ''}; {c['counts']}")
+        lines.append(f"  - corpus: generated at {fmt(c['records_per_second'], ',.0f')} records/s, "
+                     f"{c['mb_per_second']} MB/s ({fmt(c.get('records_per_cpu_second'), ',.0f')} a CPU second)"
+                     f"{', reused' if c.get('reused') else ''}; {c['counts']}")
     return "\n".join(lines) + "\n"
 
 
