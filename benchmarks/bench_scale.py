@@ -397,7 +397,11 @@ class Generator:
 
 
 def _edit_tokens(text: str, lang: str, rate: float, vocabulary: list[str], rng: random.Random) -> str:
-    """Substitute, delete or insert (a third each) ``rate`` of the words (English) or characters (Chinese)."""
+    """Substitute, delete or insert (a third each) ``rate`` of the words (English) or characters (Chinese).
+
+    The edits of ``study_v2.word_edit`` and ``char_edit``, drawn from the record stream's
+    ``random.Random`` (a NumPy draw per edit would cost more than the edit).
+    """
     parts: list[str] = text.split(" ") if lang == "en" else list(text)
     if not parts:
         return text
