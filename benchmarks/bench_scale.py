@@ -81,8 +81,9 @@ documents/s; removals. Checks, outside the measured processes:
   the removed documents only: the clustered documents are spread over
   buckets on disk by cluster, so the check fits in memory at any size;
 * the ground truth: the share of copies in their base's cluster, by edit,
-  and the removed documents by kind (a removed spliced base is a false
-  merge of the generator's distinct documents).
+  and the removed documents by kind (keeping the first of a cluster, the
+  default, a removed spliced base is a false merge of the generator's
+  distinct documents).
 
 Up to ``--peer-max`` documents (default 300,000), the peer runs on the same
 corpus in a subprocess measured the same way: datasketch ``MinHash.generator``
