@@ -307,15 +307,28 @@ class Corpus:
         """Copy the lines numbered ``lines`` (from 1, ascending) of this file to ``out``, byte for byte.
 
         A last line without a newline gets one. Reads the file once, block
-        by block (:meth:`raw_blocks`), whatever its size.
+        by block (:meth:`raw_blocks`), whatever its size; each run of
+        consecutive kept lines is one write, so the work per line is in C.
         """
         lines = np.asarray(lines, dtype=np.int64)
         for first, block in self.raw_blocks(count=False, on_read=on_read):
-            n_lines = block.count(b"\n") + (not block.endswith(b"\n"))
-            lo, hi = np.searchsorted(lines, [first, first + n_lines])
-            if hi > lo:
-                split = block.split(b"\n")
-                out.write(b"\n".join([split[x] for x in (lines[lo:hi] - first).tolist()]) + b"\n")
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + 1  # each line's end, after its b"\n"
+            if not block.endswith(b"\n"):
+                ends = np.append(ends, len(block))
+            lo, hi = np.searchsorted(lines, [first, first + len(ends)])
+            if hi == lo:
+                continue
+            kept = lines[lo:hi] - first
+            starts = np.concatenate([[0], ends[:-1]])
+            # Runs of consecutive kept lines: one slice of the block each.
+            breaks = np.flatnonzero(np.diff(kept) != 1) + 1
+            run_first = kept[np.concatenate([[0], breaks])]
+            run_last = kept[np.concatenate([breaks - 1, [len(kept) - 1]])]
+            view = memoryview(block)
+            for a, b in zip(starts[run_first].tolist(), ends[run_last].tolist()):
+                out.write(view[a:b])
+            if ends[-1] == len(block) and not block.endswith(b"\n") and run_last[-1] == len(ends) - 1:
+                out.write(b"\n")  # the file's last line had no newline
 
     def raw_blocks(self, size: int = 1 << 22, count: bool = True,
                    on_read: Callable[[int], object] | None = None) -> Iterator[tuple[int, bytes]]:

@@ -305,3 +305,26 @@ def test_cli_compress_level(reuters_texts, tmp_path, capsys) -> None:
     assert (tmp_path / "f.jsonl.gz").read_bytes()[8] == 4
     assert main(["dedup", str(path), "-o", str(tmp_path / "d.jsonl.gz"), "-q"]) == 0
     assert (tmp_path / "d.jsonl.gz").read_bytes()[8] == 0  # level 6
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), max_size=40),
+       final_newline=st.booleans(), data=st.data(), block=st.integers(1, 64))
+def test_copy_lines_equals_the_obvious_copy(tmp_path, monkeypatch, lines, final_newline, data, block) -> None:
+    import io
+
+    from simdup.corpus import LinesCorpus
+
+    content = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    path = tmp_path / "l.txt"
+    path.write_bytes(content)
+    raw = content.split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    wanted = sorted(data.draw(st.sets(st.integers(1, max(len(raw), 1)), max_size=len(raw))) if raw else [])
+    corpus = LinesCorpus(path)
+    original = corpus.raw_blocks
+    monkeypatch.setattr(corpus, "raw_blocks", lambda size=block, **kw: original(block, **kw))
+    out = io.BytesIO()
+    corpus.copy_lines(np.array(wanted, dtype=np.int64), out)
+    assert out.getvalue() == b"".join(raw[n - 1] + b"\n" for n in wanted)

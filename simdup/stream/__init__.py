@@ -71,7 +71,7 @@ __all__ = ["FileDedup"]
 
 BLOCK_BYTES = 4 << 20
 """Input bytes a read task parses: large enough to amortise a task, small enough to keep workers busy."""
-_MAX_PAIRS = 65536  # pairs a verification task checks at most (load balance across workers)
+_MAX_PAIRS = 16384  # pairs a verification task checks at most: bounds a worker's memory, balances the load
 ProgressFactory = Callable[..., Any]
 
 

@@ -7,13 +7,11 @@ each worker to a file of its own (the bytes never travel back to the main
 process). The main process keeps only where each document is: its block
 (which file) and its offset and length (12 bytes a document). A later phase
 reads back a block (fingerprinting) or a scattered set of documents
-(verification, the clusters file) by mapping the files only while it reads,
-so the pages it touched leave resident memory with the mapping.
+(verification, the clusters file) with ``pread``, so what it reads never stays resident.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Sequence
 from itertools import pairwise
@@ -138,17 +136,43 @@ def read_block(path: str, offsets: npt.NDArray[np.int64]) -> list[bytes]:
     return [blob[a:b] for a, b in pairwise(bounds)]
 
 
+_GAP = 1 << 16  # documents closer than this in a file are read with one call
+
+
 def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDArray[np.int64],
               stops: npt.NDArray[np.int64]) -> list[bytes]:
-    """The blobs ``[starts[x], stops[x])`` of ``files[file[x]]``, in order: each file mapped once, then unmapped."""
+    """The blobs ``[starts[x], stops[x])`` of ``files[file[x]]``, in order.
+
+    Read with ``pread``, one call per span of documents less than 64 KiB
+    apart, not through a mapping: the kernel maps the neighbours of every
+    page a mapping touches, so scattered reads of a mapped file would make
+    most of it resident.
+    """
     out: list[bytes] = [b""] * len(starts)
-    for f_index in np.unique(file).tolist():
-        rows = np.flatnonzero(file == f_index)
-        if os.path.getsize(files[f_index]) == 0:
-            continue
-        with open(files[f_index], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            for row, a, b in zip(rows.tolist(), starts[rows].tolist(), stops[rows].tolist()):
-                out[row] = view[a:b]
+    order = np.lexsort((starts, file))
+    f_sorted, a_sorted, b_sorted = file[order], starts[order], stops[order]
+    # A new span where the file changes or the gap to the furthest end so far is large.
+    furthest = np.maximum.accumulate(b_sorted) if len(b_sorted) else b_sorted
+    new = np.ones(len(order), dtype=bool)
+    if len(order):
+        new[1:] = (f_sorted[1:] != f_sorted[:-1]) | (a_sorted[1:] - furthest[:-1] > _GAP)
+    heads = np.flatnonzero(new)
+    span_end = np.maximum.reduceat(b_sorted, heads) if len(heads) else b_sorted
+    fds: dict[int, int] = {}
+    try:
+        for span, head in enumerate(heads.tolist()):
+            f_index = int(f_sorted[head])
+            if f_index not in fds:
+                fds[f_index] = os.open(files[f_index], os.O_RDONLY)
+            base = int(a_sorted[head])
+            blob = os.pread(fds[f_index], int(span_end[span]) - base, base)
+            stop = int(heads[span + 1]) if span + 1 < len(heads) else len(order)
+            for row, a, b in zip(order[head:stop].tolist(), (a_sorted[head:stop] - base).tolist(),
+                                 (b_sorted[head:stop] - base).tolist()):
+                out[row] = blob[a:b]
+    finally:
+        for fd in fds.values():
+            os.close(fd)
     return out
 
 
