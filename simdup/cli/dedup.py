@@ -18,7 +18,7 @@ from .._atomic import atomic_directory
 from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, summarize_result
 from ..corpus import CorpusError, format_of
 from ..stream import FileDedup
-from ..stream._memory import parse_size, peak_rss
+from ..stream._memory import cpu_seconds, parse_size, peak_rss
 from ._common import CliError, check_single_read, hasher_from_args, progress_bars, warn
 from ._dedup_inputs import input_files, shard_names
 from ._dedup_outputs import (
@@ -101,7 +101,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         for option, value in (("--jobs", args.jobs), ("--memory-limit", args.memory_limit), ("--tmp-dir", args.tmp_dir),
                               ("--compress-level", args.compress_level)):
             if value is not None:
-                args.parser.error(f"{option} sizes a run on this machine; with --dask use --workers")
+                args.parser.error(f"{option} is for a run on this machine: with --dask, size the run with --workers")
         return args.on_dask(args)
     for option, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None:
@@ -134,7 +134,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         if not len(result.keep):
             # An empty input is almost always a mistake (a wrong field, a truncated file).
             raise CliError(f"{' '.join(args.input)}: no documents to deduplicate")
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         if output is not None:
             if root is None or one_file:
                 run.write(output, level=args.compress_level)
@@ -150,7 +150,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         timings = {**result.timings, "write": write_seconds}
         summary = summarize_result(result, timings=timings, candidate_pairs=run.candidate_pairs,
                                    peak_rss=max(run.peak_rss, peak_rss()), peak_rss_workers=run.peak_rss_workers,
-                                   cpu_seconds=run.cpu_seconds)
+                                   cpu_seconds=run.cpu_seconds + cpu_seconds() - cpu_start)
         summary["seconds"] = round(time.perf_counter() - started, 4)
         summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
         report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher,

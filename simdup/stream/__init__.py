@@ -3,27 +3,33 @@
 :func:`simdup.dedup` holds every document in memory. :class:`FileDedup`
 reads corpus files (:mod:`simdup.corpus`) and keeps in memory only what
 grows with the number of documents, not with their text: a fingerprint, a
-token count and a few offsets a document (about 60 bytes), the links found,
-and the IDF table. It finds the same near-duplicates as :func:`simdup.dedup`
-with the same parameters (tested), in these phases:
+token count and where each document's spilled text and id are (about 50
+bytes a document), then the links found and the clusters, and the IDF
+table. It finds the same near-duplicates as :func:`simdup.dedup` with the
+same parameters, whatever ``jobs`` and ``memory_limit`` (tested), in these
+phases:
 
 1. **read**: the input is read once, in blocks that worker processes parse,
    prepare (decode, extract HTML, fold, segment) and tokenize. Each block's
-   distinct tokens are counted into the document frequencies
-   (:class:`~simdup.stream._df.DfCounter`, spilled to the temporary
-   directory past the memory limit); the prepared text goes to a spill
-   file there, and only its offsets stay in memory.
+   distinct tokens and their document counts are merged into sorted runs
+   (:class:`~simdup.stream._df.DfCounter`, written to the temporary
+   directory past the memory limit); each worker writes the prepared text
+   and the ids to spill files of its own (:mod:`simdup.stream._spill`).
 2. **fit**: the IDF table from the document frequencies (skipped for a
    fitted hasher, which fingerprints during the read).
-3. **fingerprint**: the spilled texts, range by range, on every worker.
-4. **join**: :func:`simdup.batch.find_duplicates`'s self-join of the
-   fingerprints (identical fingerprints collapsed first).
-5. **verify**: each candidate link's exact shingle Jaccard, from the texts
-   of only the documents linked, read back from the spill in chunks that
-   fit the memory limit.
+3. **fingerprint**: the spilled texts, a read block at a time, on every worker.
+4. **join**: the self-join of :func:`simdup.batch.find_duplicates`
+   (identical fingerprints collapsed first), its tables on ``jobs`` threads.
+5. **verify**: the documents linked are shingled once, from the spill, into
+   a spill of shingle sets; the links' exact Jaccard is then computed in
+   chunks of pairs whose sets fit the memory limit.
 6. **cluster**, then **write**: the kept records copied from the input's
-   own bytes (JSON Lines and text: line by line; other formats through
-   their :class:`~simdup.corpus.Corpus` writer).
+   own bytes (JSON Lines and text: runs of kept lines; other formats through
+   their :class:`~simdup.corpus.Corpus` writer), compressed on ``jobs`` threads.
+
+Worker processes start by forkserver: a script that creates a
+:class:`FileDedup` with ``jobs > 1`` needs the usual ``if __name__ ==
+"__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -113,13 +119,16 @@ class FileDedup:
     keep : {"first", "longest"}, default="first"
         Which document of a cluster is kept.
     jobs : int, optional
-        Worker processes (default: every core). The result does not depend on it.
+        Worker processes (default: every core; fewer for an input of a
+        block or two, which would wait longer for processes to start than
+        it takes to read). The result does not depend on it.
     memory_limit : int, optional
         Bytes the phases that grow with text (document frequencies,
         verification) keep in memory before they spill to ``tmp_dir`` or
         work in smaller chunks. Default: half the memory available.
         Fingerprints, links and the IDF table are always in memory
-        (about 60 bytes a document, plus the join's working arrays).
+        (about 50 bytes a document, and as much again for the join's
+        working arrays).
     tmp_dir : path-like, optional
         Where spill files go (default: the system's temporary directory);
         removed by :meth:`close`.
@@ -129,6 +138,31 @@ class FileDedup:
         Prefix of each file's line-number ids (text files), so they stay unique across files.
     progress : callable, optional
         A tqdm-like factory, as for :func:`simdup.dedup`.
+
+    Attributes
+    ----------
+    result : DedupResult or None
+        Set by :meth:`run`.
+    candidate_pairs : int
+        Links before verification.
+    timings : dict
+        Seconds per phase.
+    peak_rss, peak_rss_workers : int
+        Peak resident memory in bytes of this process and of the largest
+        worker process (0 with one job: the work was this process's).
+    cpu_seconds : float
+        CPU time of this process and its workers during :meth:`run`.
+    stats : dict
+        Tasks per phase, document-frequency runs written to disk.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range, or ``jobs > 1`` with a hasher whose
+        parameters cannot be sent to a worker process (a lambda tokenizer).
+    CorpusError
+        From :meth:`run`: a malformed record (without ``skip_bad``) or a
+        damaged file, naming the file (and line).
 
     Examples
     --------
