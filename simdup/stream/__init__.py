@@ -78,6 +78,7 @@ __all__ = ["FileDedup"]
 BLOCK_BYTES = 4 << 20
 """Input bytes a read task parses: large enough to amortise a task, small enough to keep workers busy."""
 _MAX_PAIRS = 16384  # pairs a verification task checks at most: bounds a worker's memory, balances the load
+_CHUNK_BYTES = 32 << 20  # shingle sets a verification task reads at most (Chinese sets are ~37 kB a document)
 ProgressFactory = Callable[..., Any]
 
 
@@ -407,8 +408,9 @@ class FileDedup:
         row_i = self._set_rows[np.searchsorted(self._set_docs, i)]
         row_j = self._set_rows[np.searchsorted(self._set_docs, j)]
         sizes = self._sets.length
-        # A chunk's sets are read, then joined: twice their size, on each worker at once.
-        budget = max(1, self.memory_limit // (4 * self.jobs))
+        # A chunk's sets are read, then joined: twice their size, on each worker at once. Larger
+        # chunks are no faster (a task costs milliseconds), so a chunk stays small within the limit.
+        budget = max(1, min(self.memory_limit // (4 * self.jobs), _CHUNK_BYTES))
         bounds = _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS)
         bar = self._bar(total=len(i), desc="verifying", unit="pair")
 
