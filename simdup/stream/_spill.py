@@ -136,14 +136,14 @@ def read_block(path: str, offsets: npt.NDArray[np.int64]) -> list[bytes]:
     return [blob[a:b] for a, b in pairwise(bounds)]
 
 
-_GAP = 1 << 16  # documents closer than this in a file are read with one call
+_GAP = 1 << 12  # documents closer than a page in a file are read with one call (the bytes between are read too)
 
 
 def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDArray[np.int64],
               stops: npt.NDArray[np.int64]) -> list[bytes]:
     """The blobs ``[starts[x], stops[x])`` of ``files[file[x]]``, in order.
 
-    Read with ``pread``, one call per span of documents less than 64 KiB
+    Read with ``pread``, one call per span of documents less than a page
     apart, not through a mapping: the kernel maps the neighbours of every
     page a mapping touches, so scattered reads of a mapped file would make
     most of it resident.
