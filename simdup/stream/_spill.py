@@ -136,14 +136,16 @@ def read_block(path: str, offsets: npt.NDArray[np.int64]) -> list[bytes]:
     return [blob[a:b] for a, b in pairwise(bounds)]
 
 
-_GAP = 1 << 12  # documents closer than a page in a file are read with one call (the bytes between are read too)
+# Documents this close in a file are read with one call. The bytes between are read too, so a
+# read holds at most _GAP more bytes a document than it needs, however the documents are spread.
+_GAP = 512
 
 
 def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDArray[np.int64],
               stops: npt.NDArray[np.int64]) -> list[bytes]:
     """The blobs ``[starts[x], stops[x])`` of ``files[file[x]]``, in order.
 
-    Read with ``pread``, one call per span of documents less than a page
+    Read with ``pread``, one call per span of documents less than 512 bytes
     apart, not through a mapping: the kernel maps the neighbours of every
     page a mapping touches, so scattered reads of a mapped file would make
     most of it resident.
