@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -328,3 +329,25 @@ def test_copy_lines_equals_the_obvious_copy(tmp_path, monkeypatch, lines, final_
     out = io.BytesIO()
     corpus.copy_lines(np.array(wanted, dtype=np.int64), out)
     assert out.getvalue() == b"".join(raw[n - 1] + b"\n" for n in wanted)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6000), st.integers(0, 60)), max_size=40))
+def test_read_docs_reads_each_blob_and_no_more_than_it_needs(tmp_path, monkeypatch, docs) -> None:
+    from simdup.stream import _spill
+
+    contents = [bytes(range(256)) * 24, bytes(reversed(range(256))) * 24]
+    files = []
+    for n, content in enumerate(contents):
+        files.append(str(tmp_path / f"f{n}.bin"))
+        Path(files[-1]).write_bytes(content)
+    file = np.array([d[0] for d in docs], dtype=np.int32)
+    starts = np.array([min(d[1], 6000) for d in docs], dtype=np.int64)
+    stops = np.minimum(starts + np.array([d[2] for d in docs], dtype=np.int64), len(contents[0]))
+    read = []
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, offset: read.append(n) or real_pread(fd, n, offset))
+    got = _spill.read_docs(files, file, starts, stops)
+    assert got == [contents[f][a:b] for f, a, b in zip(file.tolist(), starts.tolist(), stops.tolist())]
+    # What a read holds beyond its documents is at most _GAP bytes a document.
+    assert sum(read) <= int((stops - starts).sum()) + _spill._GAP * len(docs)

@@ -151,29 +151,24 @@ def read_docs(files: Sequence[str], file: npt.NDArray[np.int32], starts: npt.NDA
     most of it resident.
     """
     out: list[bytes] = [b""] * len(starts)
-    order = np.lexsort((starts, file))
-    f_sorted, a_sorted, b_sorted = file[order], starts[order], stops[order]
-    # A new span where the file changes or the gap to the furthest end so far is large.
-    furthest = np.maximum.accumulate(b_sorted) if len(b_sorted) else b_sorted
-    new = np.ones(len(order), dtype=bool)
-    if len(order):
-        new[1:] = (f_sorted[1:] != f_sorted[:-1]) | (a_sorted[1:] - furthest[:-1] > _GAP)
-    heads = np.flatnonzero(new)
-    span_end = np.maximum.reduceat(b_sorted, heads) if len(heads) else b_sorted
-    fds: dict[int, int] = {}
-    try:
-        for span, head in enumerate(heads.tolist()):
-            f_index = int(f_sorted[head])
-            if f_index not in fds:
-                fds[f_index] = os.open(files[f_index], os.O_RDONLY)
-            base = int(a_sorted[head])
-            blob = os.pread(fds[f_index], int(span_end[span]) - base, base)
-            stop = int(heads[span + 1]) if span + 1 < len(heads) else len(order)
-            for row, a, b in zip(order[head:stop].tolist(), (a_sorted[head:stop] - base).tolist(),
-                                 (b_sorted[head:stop] - base).tolist()):
-                out[row] = blob[a:b]
-    finally:
-        for fd in fds.values():
+    for f_index in np.unique(file).tolist():
+        rows = np.flatnonzero(file == f_index)
+        rows = rows[np.argsort(starts[rows], kind="stable")]
+        a_sorted, b_sorted = starts[rows], stops[rows]
+        # A span ends where the next document starts more than _GAP past every document before it.
+        furthest = np.maximum.accumulate(b_sorted)
+        heads = np.flatnonzero(np.r_[True, a_sorted[1:] - furthest[:-1] > _GAP])
+        ends = np.maximum.reduceat(b_sorted, heads)
+        fd = os.open(files[f_index], os.O_RDONLY)
+        try:
+            bounds = [*heads.tolist(), len(rows)]
+            for span, (head, stop) in enumerate(pairwise(bounds)):
+                base = int(a_sorted[head])
+                blob = os.pread(fd, int(ends[span]) - base, base)
+                for row, a, b in zip(rows[head:stop].tolist(), (a_sorted[head:stop] - base).tolist(),
+                                     (b_sorted[head:stop] - base).tolist()):
+                    out[row] = blob[a:b]
+        finally:
             os.close(fd)
     return out
 
