@@ -78,6 +78,7 @@ __all__ = ["FileDedup"]
 BLOCK_BYTES = 4 << 20
 """Input bytes a read task parses: large enough to amortise a task, small enough to keep workers busy."""
 _MAX_PAIRS = 16384  # pairs a verification task checks at most: bounds a worker's memory, balances the load
+_PAIR_SLICE = 1 << 20  # links whose chunks are planned at once
 _CHUNK_BYTES = 32 << 20  # shingle sets a verification task reads at most (Chinese sets are ~37 kB a document)
 ProgressFactory = Callable[..., Any]
 
@@ -216,10 +217,10 @@ class FileDedup:
         self._df: DfCounter | None = None
         self._ids, self._text = _spill.Spill(), _spill.Spill()
         self._prepared = self._text
-        # Verification's shingle sets: spill rows, and the (sorted) documents they belong to.
+        # Verification's shingle sets, and each document's row among them (made by _shingle).
         self._sets = _spill.Spill()
+        self._set_row: npt.NDArray[np.int32] | None = None
         self._line_files: list[npt.NDArray[np.int64]] = []
-        self._set_docs, self._set_rows = np.empty(0, np.int64), np.empty(0, np.int64)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -404,22 +405,22 @@ class FileDedup:
 
     def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit."""
-        self._shingle(pool, np.unique(np.concatenate([i, j])))
-        row_i = self._set_rows[np.searchsorted(self._set_docs, i)]
-        row_j = self._set_rows[np.searchsorted(self._set_docs, j)]
+        set_row = self._shingle(pool, i, j)
         sizes = self._sets.length
         # A chunk's sets are read, then joined: twice their size, on each worker at once. Larger
         # chunks are no faster (a task costs milliseconds), so a chunk stays small within the limit.
         budget = max(1, min(self.memory_limit // (4 * self.jobs), _CHUNK_BYTES))
-        bounds = _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS)
         bar = self._bar(total=len(i), desc="verifying", unit="pair")
 
         def tasks() -> Iterator[tuple[_worker.Located, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-            for a, b in bounds:
-                ri, rj = row_i[a:b], row_j[a:b]
-                rows = np.unique(np.concatenate([ri, rj]))
-                yield (_worker.Located(self._sets.files, *self._sets.locate(rows)),
-                       np.searchsorted(rows, ri), np.searchsorted(rows, rj))
+            # Pairs a slice at a time: links can outnumber documents, and no array over all of them is made.
+            for s in range(0, len(i), _PAIR_SLICE):
+                row_i, row_j = set_row[i[s:s + _PAIR_SLICE]], set_row[j[s:s + _PAIR_SLICE]]
+                for a, b in _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS):
+                    ri, rj = row_i[a:b], row_j[a:b]
+                    rows = np.unique(np.concatenate([ri, rj]))
+                    yield (_worker.Located(self._sets.files, *self._sets.locate(rows)),
+                           np.searchsorted(rows, ri), np.searchsorted(rows, rj))
 
         parts = []
         try:
@@ -432,11 +433,22 @@ class FileDedup:
             bar.close()
         return np.concatenate(parts) if parts else np.empty(0, np.float64)
 
-    def _shingle(self, pool: Pool, docs: npt.NDArray[np.int64]) -> None:
-        """Spill the shingle sets of ``docs`` (sorted) not spilled yet, in document order."""
-        missing = np.setdiff1d(docs, self._set_docs, assume_unique=True)
+    def _shingle(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """Spill the shingle sets of the documents of pairs ``(i, j)`` not spilled yet, in document order.
+
+        Returns each document's row in the spill of sets (-1: none), 4 bytes a document.
+        """
+        if self._set_row is None:
+            self._set_row = np.full(self._ids.n_docs, -1, dtype=np.int32)
+        set_row = self._set_row
+        need = np.zeros(len(set_row), dtype=bool)
+        need[i] = True
+        need[j] = True
+        need &= set_row < 0
+        missing = np.flatnonzero(need)
+        del need
         if not len(missing):
-            return
+            return set_row
         first_row = self._sets.n_docs
         bounds = _chunks(np.cumsum(self._text.length[missing].astype(np.int64)),
                          max(1, min(BLOCK_BYTES, self.memory_limit // (8 * self.jobs))), 4096)
@@ -452,10 +464,8 @@ class FileDedup:
         finally:
             bar.close()
         self._sets.finish()
-        docs_all = np.concatenate([self._set_docs, missing])
-        rows_all = np.concatenate([self._set_rows, np.arange(first_row, first_row + len(missing))])
-        order = np.argsort(docs_all, kind="stable")
-        self._set_docs, self._set_rows = docs_all[order], rows_all[order]
+        set_row[missing] = np.arange(first_row, first_row + len(missing), dtype=np.int32)
+        return set_row
 
     # -- outputs --------------------------------------------------------------------------------
 

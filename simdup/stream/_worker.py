@@ -1,7 +1,8 @@
 """The work of the streaming dedup done block by block, in worker processes (or inline with one job).
 
-Every function here takes a small task and returns arrays and blobs, never
-a document list the size of the corpus. A worker builds its hasher once
+Every function here takes a small task and returns small arrays (the texts
+it reads or makes go to spill files of the worker's own), never a document
+list the size of the corpus. A worker builds its hasher once
 (:func:`init`) from the hasher's parameters, and loads a fitted IDF table
 once per table file. The same functions run inline for ``jobs=1``, so the
 result cannot depend on the number of jobs.
@@ -92,7 +93,7 @@ class ScanTask:
 
 @dataclass
 class ScanResult:
-    """What one block gives the main process: packed blobs and per-document arrays."""
+    """What one block gives the main process: where its texts and ids were spilled, and per-document arrays."""
 
     n_docs: int = 0
     skipped: int = 0
