@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..corpus import CorpusError, format_of
-from ._common import CliError
+from ._common import CliError, check_single_read
 
 SHARD_FORMATS = ("jsonl", "lines", "parquet", "warc")
 """The corpus files a glob matches (a directory is one corpus of .txt/.html documents, not shards)."""
@@ -65,3 +65,11 @@ def _is_corpus(path: str) -> bool:
 def shard_names(files: Sequence[Path], root: Path) -> list[Path]:
     """Each input file's name relative to ``root`` (:func:`input_files`): its output's name in the output directory."""
     return [f.absolute().relative_to(root) for f in files]
+
+
+def read_inputs(sources: Sequence[str], command: str) -> tuple[list[Path], Path | None, str]:
+    """:func:`input_files`, their one corpus format, and each checked to be readable twice (not a pipe)."""
+    files, root = input_files(sources)
+    for f in files:
+        check_single_read(f, command)
+    return files, root, format_of(files[0])

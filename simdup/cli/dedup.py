@@ -19,8 +19,8 @@ from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, summarize_result
 from ..corpus import CorpusError, format_of
 from ..stream import FileDedup
 from ..stream._memory import cpu_seconds, parse_size, peak_rss
-from ._common import CliError, check_single_read, hasher_from_args, progress_bars, warn
-from ._dedup_inputs import input_files, shard_names
+from ._common import CliError, hasher_from_args, progress_bars, warn
+from ._dedup_inputs import read_inputs, shard_names
 from ._dedup_outputs import (
     check_dedup_outputs,
     dedup_output,
@@ -107,10 +107,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         if value is not None:
             args.parser.error(f"{option} sizes a Dask run: it needs --dask")
     started = time.perf_counter()
-    files, root = input_files(args.input)
-    corpus_format = format_of(files[0])
-    for f in files:
-        check_single_read(f, "dedup")
+    files, root, corpus_format = read_inputs(args.input, "dedup")
     output = dedup_output(args, corpus_format)
     one_file = root is not None and output is not None and corpus_format in ("jsonl", "lines") \
         and _names_a_file(output, corpus_format)

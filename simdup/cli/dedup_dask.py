@@ -28,20 +28,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
 from .._atomic import atomic_directory
-from ..corpus import format_of
 from ..distributed import DaskDedupResult, dedup
 from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
-from ._common import CliError, check_single_read, hasher_from_args, progress_bars
-from ._dedup_inputs import input_files, shard_names
+from ._common import CliError, hasher_from_args, progress_bars
+from ._dedup_inputs import read_inputs, shard_names
 from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
 
 def run(args: argparse.Namespace) -> int:
     """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
-    files, root = input_files(args.input)
-    corpus_format = format_of(files[0])
-    for f in files:
-        check_single_read(f, "dedup --dask")
+    files, root, corpus_format = read_inputs(args.input, "dedup --dask")
     output = dedup_output(args, corpus_format)
     # Every output is checked before any input is read (many shards: -o is a new directory).
     check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None)
