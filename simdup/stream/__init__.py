@@ -57,6 +57,7 @@ from ..batch import (
     MAX_K,
     DedupResult,
     Pairs,
+    ProgressFactory,
     ShingleSize,
     _links,
     check_shingle_size,
@@ -80,7 +81,6 @@ BLOCK_BYTES = 4 << 20
 _MAX_PAIRS = 16384  # pairs a verification task checks at most: bounds a worker's memory, balances the load
 _PAIR_SLICE = 1 << 20  # links whose chunks are planned at once
 _CHUNK_BYTES = 32 << 20  # shingle sets a verification task reads at most (Chinese sets are ~37 kB a document)
-ProgressFactory = Callable[..., Any]
 
 
 class _NoBar:
@@ -220,7 +220,6 @@ class FileDedup:
         # Verification's shingle sets, and each document's row among them (made by _shingle).
         self._sets = _spill.Spill()
         self._set_row: npt.NDArray[np.int32] | None = None
-        self._line_files: list[npt.NDArray[np.int64]] = []
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -327,8 +326,7 @@ class FileDedup:
                 if len(source.lines) and source.lines[-1] - source.lines[0] + 1 == len(source.lines):
                     source.lines = slice(int(source.lines[0]), int(source.lines[-1]) + 1)  # every line a record
                 elif len(source.lines):
-                    source.lines = _spill.page(source.lines, self.tmp / f"lines-{len(self._line_files)}.npy")
-                    self._line_files.append(source.lines)
+                    source.lines = _spill.page(source.lines, self.tmp / f"lines-{source.first}.npy")
                 source.stop = n
                 source.skipped += source.corpus.skipped
         finally:

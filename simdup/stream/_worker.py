@@ -40,10 +40,8 @@ def init(params: dict[str, Any], table: IdfTable | None) -> None:
     _state["tables"] = {}
 
 
-def _hasher(table_path: str | None = None) -> SimHasher:
-    """The hasher, fitted with the table saved at ``table_path`` (:func:`save_table`) when given."""
-    if table_path is None:
-        return _state["hasher"]
+def _hasher(table_path: str) -> SimHasher:
+    """The hasher fitted with the table saved at ``table_path`` (:func:`save_table`), loaded once."""
     tables = _state["tables"]
     if table_path not in tables:
         hasher = SimHasher(**_state["hasher"].get_params(deep=False))
