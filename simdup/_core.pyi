@@ -65,6 +65,9 @@ def self_join(
 def connected_components(
     n: int, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]: ...
+def spanning_parents(
+    n: int, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], is_root: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def jaccard_pairs(
     indptr: npt.NDArray[np.int64],
     terms: npt.NDArray[np.uint64],

@@ -239,6 +239,75 @@ def connected_components(Py_ssize_t n, const int64_t[::1] i not None, const int6
     return labels
 
 
+def spanning_parents(Py_ssize_t n, const int64_t[::1] i not None, const int64_t[::1] j not None,
+                     const uint8_t[::1] is_root not None):
+    """Each node's parent in the breadth-first forest grown from the roots over edges ``(i, j)``.
+
+    Every node reached from a root gets as parent, among its neighbours one
+    level nearer the roots, the smallest-numbered; the choice depends on the
+    graph alone, not on the order of the edges (the Dask run sees them in
+    another order). Used to say why a document was removed: the link to its
+    parent is its evidence, and a document linked to its kept document gets
+    that link.
+
+    Returns ``(parent, edge)``, int64 arrays of ``n``: the parent and the
+    index of the edge to it, -1 for roots and for nodes no root reaches.
+    """
+    cdef Py_ssize_t e, m = i.shape[0], x, head = 0, tail = 0
+    cdef int64_t u, v, a, b
+    if j.shape[0] != m:
+        raise ValueError("i and j differ in length")
+    if is_root.shape[0] != n:
+        raise ValueError(f"is_root has {is_root.shape[0]} entries for {n} nodes")
+    parent_arr = np.full(n, -1, dtype=np.int64)
+    edge_arr = np.full(n, -1, dtype=np.int64)
+    cdef int64_t[::1] parent = parent_arr, edge = edge_arr
+    cdef int64_t[::1] start = np.zeros(n + 1, dtype=np.int64)
+    cdef int64_t[::1] adj = np.empty(2 * m, dtype=np.int64)
+    cdef int64_t[::1] depth = np.full(n, -1, dtype=np.int64)
+    cdef int64_t[::1] queue = np.empty(n, dtype=np.int64)
+    with nogil:
+        for e in range(m):
+            if not (0 <= i[e] < n and 0 <= j[e] < n):
+                with gil:
+                    raise ValueError(f"edge {e} ({i[e]}, {j[e]}) is outside [0, {n})")
+            start[i[e] + 1] += 1
+            start[j[e] + 1] += 1
+        for x in range(n):
+            start[x + 1] += start[x]
+        # Adjacency as edge numbers (CSR): the neighbour is the edge's other end.
+        for e in range(m):
+            adj[start[i[e]]] = e
+            start[i[e]] += 1
+            adj[start[j[e]]] = e
+            start[j[e]] += 1
+        # The fill moved each start to its end, the next node's start: shift them back.
+        for x in range(n - 1, -1, -1):
+            start[x + 1] = start[x]
+        start[0] = 0
+        for x in range(n):
+            if is_root[x]:
+                depth[x] = 0
+                queue[tail] = x
+                tail += 1
+        while head < tail:
+            u = queue[head]
+            head += 1
+            for x in range(start[u], start[u + 1]):
+                e = adj[x]
+                v = j[e] if i[e] == u else i[e]
+                if depth[v] < 0:
+                    depth[v] = depth[u] + 1
+                    parent[v] = u
+                    edge[v] = e
+                    queue[tail] = v
+                    tail += 1
+                elif depth[v] == depth[u] + 1 and u < parent[v]:
+                    parent[v] = u
+                    edge[v] = e
+    return parent_arr, edge_arr
+
+
 def jaccard_pairs(const int64_t[::1] indptr not None, const uint64_t[::1] terms not None,
                   const int64_t[::1] i not None, const int64_t[::1] j not None):
     """Jaccard similarity of the term sets of rows ``i[e]`` and ``j[e]``.

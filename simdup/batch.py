@@ -23,13 +23,18 @@ import numpy.typing as npt
 
 from . import _core
 from ._validation import as_fingerprint_vector, check_k, is_int
+from .clustering import REASONS, Evidence, KeepRule, ReferenceMatches, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
+from .index import SimHashIndex
+from .reference import match_reference, reference_index
+
+__all__ = ["REASONS", "DedupResult", "Evidence", "Pairs", "choose_kept", "cluster_winners", "clusters", "dedup",
+           "find_duplicates", "join_masks", "shingle_jaccard", "shingle_sets", "verify_links"]
 
 MAX_K = _core.JOIN_MAX_K
 ShingleSize = Union[int, tuple[int, int]]
 DEFAULT_SHINGLE_SIZE = (3, 5)
 """Verification shingles: word 3-grams, or character 5-grams for text in scripts without spaces."""
-KeepRule = Union[str, Callable[[int], Any]]
 ProgressFactory = Callable[..., Any]
 
 
@@ -97,61 +102,6 @@ def find_duplicates(fingerprints: object, k: int = 3) -> Pairs:
     return Pairs(i[order], j[order], d[order])
 
 
-def clusters(n: int, i: npt.ArrayLike, j: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """Connected components of ``n`` documents linked by pairs ``(i, j)``.
-
-    Returns each document's cluster label: the index of the cluster's first
-    document (a document in no pair is its own cluster).
-    """
-    return _core.connected_components(
-        int(n), np.ascontiguousarray(i, dtype=np.int64), np.ascontiguousarray(j, dtype=np.int64)
-    )
-
-
-def choose_kept(labels: npt.NDArray[np.int64], keep: KeepRule = "first",
-                lengths: Sequence[int] | npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
-    """Index of the document each cluster keeps, for every document.
-
-    Parameters
-    ----------
-    labels : int64 array
-        Cluster labels from :func:`clusters`.
-    keep : "first", "longest" or callable
-        "first" keeps the earliest document. "longest" keeps the longest
-        (``lengths``), the earliest among equals. A callable ``key(index)``
-        keeps the document with the smallest key, the earliest among equals.
-    """
-    n = len(labels)
-    index = np.arange(n)
-    if keep == "first" or n == 0:
-        if keep not in ("first", "longest") and not callable(keep):
-            raise ValueError(f'keep must be "first", "longest" or a callable, got {keep!r}')
-        return labels.copy()
-    if keep == "longest":
-        if lengths is None:
-            raise ValueError('keep="longest" needs the documents\' lengths')
-        rank = -np.asarray(lengths, dtype=np.int64)
-    elif callable(keep):
-        keys = [keep(int(x)) for x in index]
-        rank = np.empty(n, dtype=np.int64)
-        rank[sorted(range(n), key=keys.__getitem__)] = index
-    else:
-        raise ValueError(f'keep must be "first", "longest" or a callable, got {keep!r}')
-    return cluster_winners(labels, rank, index)
-
-
-def cluster_winners(labels: npt.NDArray[np.int64], rank: npt.NDArray[np.int64], docs: npt.NDArray[np.int64]
-                    ) -> npt.NDArray[np.int64]:
-    """For each row, the ``docs`` entry of its cluster's row with the smallest ``(rank, docs)``."""
-    order = np.lexsort((docs, rank, labels))
-    sorted_labels = labels[order]
-    head = np.r_[True, sorted_labels[1:] != sorted_labels[:-1]] if len(order) else np.zeros(0, bool)
-    winner_sorted = docs[order][head][np.cumsum(head) - 1]
-    out = np.empty(len(labels), dtype=np.int64)
-    out[order] = winner_sorted
-    return out
-
-
 @dataclass
 class DedupResult:
     """Outcome of :func:`dedup`.
@@ -164,11 +114,15 @@ class DedupResult:
     labels : int64 array
         Cluster of each document: the index of the cluster's first document.
     representative : int64 array
-        Index of the document kept for each document's cluster.
+        Index of the document kept for each document's cluster; -1 when
+        the cluster is kept in the reference (``against``), whose document
+        is ``kept_reference``.
     keep : bool array
-        True for the documents to keep (one per cluster).
+        True for the documents to keep (one per cluster, none of a cluster
+        kept in the reference).
     distance : int32 array
-        Hamming distance of each document's fingerprint to its representative's.
+        Hamming distance of each document's fingerprint to its
+        representative's (-1 for a cluster kept in the reference).
     pairs : Pairs
         The near-duplicate links found (after verification): within a group
         of identical fingerprints each document is paired with the group's
@@ -181,6 +135,18 @@ class DedupResult:
         Shingle Jaccard similarity of each pair when verification ran.
     timings : dict
         Seconds spent per phase.
+    evidence : Evidence
+        Why each document was kept or removed: the document (or reference
+        document) whose link removed it, their distance and Jaccard, and the
+        reason (:class:`simdup.clustering.Evidence`, :data:`REASONS`).
+    kept_reference : int64 or uint64 array, or None
+        With ``against``: for a document whose cluster is kept in the
+        reference (``representative`` -1), that reference document (its
+        position among the reference documents, or its index id); 0 elsewhere.
+    reference : dict or None
+        With ``against``: what the reference was (``kind``: "index" or
+        "documents"; ``documents``; ``k``, the distance matched within;
+        ``verified``: whether matches were checked on text).
     """
 
     fingerprints: npt.NDArray[np.uint64]
@@ -192,6 +158,9 @@ class DedupResult:
     pairs: Pairs
     jaccard: npt.NDArray[np.float64] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    kept_reference: npt.NDArray[Any] | None = None
+    reference: dict[str, Any] | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -203,15 +172,21 @@ def summarize_result(result: DedupResult, **extra: Any) -> dict[str, Any]:
     """:func:`summarize` of a :class:`DedupResult`; ``extra`` are :func:`summarize`'s optional keys (and ``timings``)."""
     n = len(result.labels)
     sizes = np.bincount(result.labels, minlength=n) if n else np.zeros(0, np.int64)
+    reference = None
+    if result.reference is not None:
+        matched = int((result.evidence.reason == REASONS.index("reference")).sum()) if result.evidence else 0
+        reference = {**result.reference, "matched": matched,
+                     "removed_in_reference_clusters": int((result.representative < 0).sum())}
     return summarize(**{"timings": result.timings, **extra}, documents=n, kept=int(result.keep.sum()),
                      clusters=int((sizes > 1).sum()), largest_cluster=int(sizes.max()) if n else 0,
-                     token_less_documents=int((result.n_tokens == 0).sum()), pairs=len(result.pairs.i))
+                     token_less_documents=int((result.n_tokens == 0).sum()), pairs=len(result.pairs.i),
+                     reference=reference)
 
 
 def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int, token_less_documents: int,
               pairs: int, timings: dict[str, float], candidate_pairs: int | None = None,
               peak_rss: int | None = None, peak_rss_workers: int | None = None,
-              cpu_seconds: float | None = None) -> dict[str, Any]:
+              cpu_seconds: float | None = None, reference: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary of a dedup run, on one machine or on Dask: the one definition of its keys and rounding.
 
     Parameters
@@ -234,6 +209,11 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
         Peak resident memory, in bytes, of the process and of its largest worker process.
     cpu_seconds : float, optional
         CPU time of the process and its worker processes together.
+    reference : dict, optional
+        With a reference (``against``): its kind, size, the ``k`` matched
+        within, whether matches were verified on text, the documents that
+        matched it directly (``matched``) and all those removed with them
+        (``removed_in_reference_clusters``).
 
     Returns
     -------
@@ -254,6 +234,8 @@ def summarize(*, documents: int, kept: int, clusters: int, largest_cluster: int,
     }
     if candidate_pairs is not None:
         summary["candidate_pairs"] = candidate_pairs
+    if reference is not None:
+        summary["reference"] = reference
     if peak_rss is not None:
         summary["peak_rss_mb"] = round(peak_rss / 2**20, 1)
     if peak_rss_workers is not None:
@@ -278,6 +260,7 @@ def dedup(
     keep: KeepRule = "first",
     verify: float | None = DEFAULT_VERIFY,
     shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
+    against: SimHashIndex | Iterable[str | bytes] | None = None,
     progress: ProgressFactory | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
@@ -289,8 +272,10 @@ def dedup(
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates.
     hasher : SimHasher, optional
-        The hasher; fitted on ``docs`` first unless it is already fitted.
-        By default a ``SimHasher()`` fitted on ``docs``.
+        The hasher; fitted on ``docs`` (and the reference documents) first
+        unless it is already fitted. By default a ``SimHasher()`` fitted on
+        them; with an index as ``against``, ``SimHasher.default()`` (what
+        ``simdup index build`` and :class:`~simdup.Deduper` use).
     keep : "first", "longest" or callable, default="first"
         Which document of a cluster is kept (see :func:`choose_kept`).
     verify : float or None, default=0.8
@@ -301,6 +286,15 @@ def dedup(
     shingle_size : int or (int, int), default=(3, 5)
         Verification shingle sizes: words, and characters of scripts without
         spaces. An int sets the word size only.
+    against : SimHashIndex or iterable of str or bytes, optional
+        A reference, such as everything kept by earlier runs: every document
+        of ``docs`` that is a near-duplicate of a reference document is
+        removed too, with its whole cluster (the reference keeps it). A list
+        of reference documents is fingerprinted with the same hasher and
+        matches are verified like any other link; an index holds
+        fingerprints only, so its matches are not verified, and are within
+        ``min(k, index.k)`` bits. Fingerprints in an index must come from
+        the same hasher (pass it fitted).
     progress : callable, optional
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
         wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
@@ -309,40 +303,54 @@ def dedup(
     Returns
     -------
     DedupResult
+        Its ``evidence`` says why each document was removed.
 
     Raises
     ------
     TypeError
-        ``docs`` is one document (a ``str`` or ``bytes``, whose characters
-        would otherwise be taken as documents) or not iterable, or ``k`` is
-        not an int.
+        ``docs`` (or ``against``) is one document (a ``str`` or ``bytes``,
+        whose characters would otherwise be taken as documents) or not
+        iterable, or ``k`` is not an int.
     ValueError
-        ``k``, ``verify`` or ``shingle_size`` out of range.
+        ``k``, ``verify`` or ``shingle_size`` out of range, or an index as
+        ``against`` with a hasher that is not fitted.
     """
-    if isinstance(docs, (str, bytes, bytearray, memoryview)):
-        raise TypeError(f"docs must be an iterable of documents, got a single document "
-                        f"({type(docs).__name__}); wrap it in a list")
+    for name, value in (("docs", docs), ("against", against)):
+        if isinstance(value, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"{name} must be an iterable of documents, got a single document "
+                            f"({type(value).__name__}); wrap it in a list")
     k = check_k(k, MAX_K)
     check_verify(verify)
     check_shingle_size(shingle_size)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     docs = docs if isinstance(docs, list) else list(docs)
+    index = against if isinstance(against, SimHashIndex) else None
+    reference_docs = None if against is None or index is not None else list(against)
+    if index is not None:
+        hasher = SimHasher.default() if hasher is None else hasher
+        if not hasher.__sklearn_is_fitted__():
+            raise ValueError("an index as `against` holds fingerprints of a fitted hasher: pass that hasher, fitted")
     hasher = SimHasher() if hasher is None else hasher
+    n = len(docs)
     if not docs:
         empty = np.empty(0, np.int64)
         return DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
-                           np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)), None, timings)
+                           np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)), None, timings,
+                           *_settled_parts(settle(np.empty(0, np.uint64), empty, empty, np.empty(0, np.uint8), None)))
+    # A reference of documents is fitted on and fingerprinted with the new ones: one hasher for both.
+    everything = docs + reference_docs if reference_docs else docs
     if not hasher.__sklearn_is_fitted__():
         # Tokenize (and segment) once for both fitting and fingerprinting.
-        prepared = hasher._prepare(_progress_iter(docs, progress, "tokenizing"))
+        prepared = hasher._prepare(_progress_iter(everything, progress, "tokenizing"))
         hasher._fit_prepared(prepared)
         timings["fit"] = time.perf_counter() - start
         start = time.perf_counter()
-        fps, n_tokens = hasher._transform_prepared(prepared)
+        all_fps, all_tokens = hasher._transform_prepared(prepared)
         del prepared
     else:
-        fps, n_tokens = fingerprint_with_progress(hasher, docs, progress)
+        all_fps, all_tokens = fingerprint_with_progress(hasher, everything, progress)
+    fps, n_tokens = all_fps[:n], all_tokens[:n]
     timings["fingerprint"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -355,14 +363,32 @@ def dedup(
         pairs, jaccard = _verified(hasher, docs, pairs, verify, shingle_size)
         timings["verify"] = time.perf_counter() - start
 
+    matches, described = None, None
+    if against is not None:
+        start = time.perf_counter()
+        if index is None:
+            assert reference_docs is not None
+            index = reference_index(all_fps[n:], all_tokens[n:], k)
+            check = None if verify is None else (
+                lambda a, b: shingle_jaccard(hasher, everything, a, n + b, shingle_size))
+            kind, size, within = "documents", len(reference_docs), k
+        else:
+            check, kind, size, within = None, "index", len(index), min(k, index.k)
+        matches = match_reference(fps, n_tokens, index, within, check, verify)
+        described = {"kind": kind, "documents": size, "k": within, "verified": check is not None}
+        timings["reference"] = time.perf_counter() - start
+
     start = time.perf_counter()
-    labels = clusters(len(fps), pairs.i, pairs.j)
     lengths = [document_length(d) for d in docs] if keep == "longest" else None
-    representative = choose_kept(labels, keep, lengths)
-    distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
+    settled = settle(fps, pairs.i, pairs.j, pairs.distance, jaccard, keep, lengths, matches)
     timings["cluster"] = time.perf_counter() - start
-    return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
-                       distance, pairs, jaccard, timings)
+    return DedupResult(fps, n_tokens, settled.labels, settled.representative,
+                       settled.representative == np.arange(n), settled.distance, pairs, jaccard, timings,
+                       *_settled_parts(settled), reference=described)
+
+
+def _settled_parts(settled: Any) -> tuple[Evidence, Any]:
+    return settled.evidence, settled.kept_reference
 
 
 def document_length(doc: object) -> int:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_output, check_writable
+from ..clustering import CLUSTER_COLUMNS
 from ..corpus import WARC_OUTPUT_SUFFIXES, CorpusError, _zstandard, format_of, open_text, plain_name
 from ..hasher import SimHasher
 from ._common import CliError, check_paths, corpus_reads, model_reads, same_path
 
-CLUSTER_HEADER = ("id", "cluster", "kept_id", "distance")
+CLUSTER_HEADER = CLUSTER_COLUMNS
 
 
 def dedup_output(args: argparse.Namespace, corpus_format: str) -> Path | None:
@@ -88,7 +89,7 @@ def check_output(corpus_format: str, source: Path, output: Path) -> None:
 def write_cluster_rows(path: Path, chunks: Iterable[Sequence[tuple]]) -> None:
     """Write the clusters file (CSV, JSON Lines or tab-separated by its name) from chunks of rows, atomically.
 
-    Each row is ``(id, cluster, kept_id, distance)`` (:data:`CLUSTER_HEADER`);
+    Each row holds the :data:`simdup.clustering.CLUSTER_COLUMNS`;
     chunks let the Dask run write one partition of the table at a time.
     """
     name = plain_name(path)  # clusters.csv.gz is CSV, gzip-compressed

@@ -62,13 +62,14 @@ from ..batch import (
     _links,
     check_shingle_size,
     check_verify,
-    choose_kept,
-    clusters,
     verify_links,
 )
+from ..clustering import REASONS, settle
 from ..corpus import Corpus, CorpusError, open_corpus, write_lines
 from ..hasher import SimHasher
 from ..idf import IdfTable
+from ..index import SimHashIndex
+from ..reference import match_reference, reference_index
 from . import _spill, _worker
 from ._df import DfCounter
 from ._memory import cpu_seconds, default_limit, peak_rss, release_free_memory
@@ -138,6 +139,14 @@ class FileDedup:
         As for :func:`simdup.corpus.open_corpus`.
     id_prefixes : sequence of str, optional
         Prefix of each file's line-number ids (text files), so they stay unique across files.
+    against : sequence of path-like, or SimHashIndex, optional
+        A reference, as for :func:`simdup.dedup`: corpus files, read (and
+        fitted on) with the inputs and never written, whose matches are
+        verified; or an index of fingerprints (matches not verified, within
+        ``min(k, index.k)`` bits), whose ids ``reference_name`` names.
+    reference_name : callable, optional
+        ``reference_name(id)``: the name of an index id in the clusters rows
+        (default: the id in hexadecimal).
     progress : callable, optional
         A tqdm-like factory, as for :func:`simdup.dedup`.
 
@@ -178,7 +187,10 @@ class FileDedup:
                  shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE, jobs: int | None = None,
                  memory_limit: int | None = None, tmp_dir: str | os.PathLike[str] | None = None,
                  text_field: str = "text", id_field: str | None = "id", skip_bad: bool = False,
-                 id_prefixes: Sequence[str] | None = None, progress: ProgressFactory | None = None) -> None:
+                 id_prefixes: Sequence[str] | None = None,
+                 against: Sequence[str | os.PathLike[str]] | SimHashIndex | None = None,
+                 reference_name: Callable[[int], str] | None = None,
+                 progress: ProgressFactory | None = None) -> None:
         self.k = check_k(k, MAX_K)
         self.verify = check_verify(verify)
         self.shingle_size = check_shingle_size(shingle_size)
@@ -201,6 +213,13 @@ class FileDedup:
         prefixes = list(id_prefixes) if id_prefixes is not None else [""] * len(paths)
         self.sources = [_Source(open_corpus(p, text_field, id_field, skip_bad), prefix)
                         for p, prefix in zip(paths, prefixes)]
+        self.index = against if isinstance(against, SimHashIndex) else None
+        if self.index is not None and not self.hasher.__sklearn_is_fitted__():
+            raise ValueError("an index as `against` holds fingerprints of a fitted hasher: pass that hasher, fitted")
+        # Reference corpus files are read after the inputs: the documents' numbers are a plain run's.
+        self.reference_sources = [] if against is None or self.index is not None else [
+            _Source(open_corpus(p, text_field, id_field, skip_bad), "") for p in against]
+        self.reference_name = reference_name or (lambda key: f"{key:016x}")
         self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
         self._stack = ExitStack()
         self.tmp = scratch_directory(tempfile.gettempdir() if tmp_dir is None else tmp_dir, "simdup-spill")
@@ -246,12 +265,14 @@ class FileDedup:
                 self.timings["fingerprint"] = time.perf_counter() - start
             self._df = None
             release_free_memory()  # the read's per-block arrays, before the join's large ones
-            if n:
+            if self.n_documents:
                 self.result = self._dedup(pool, fps, n_tokens, lengths)
             else:
                 empty = np.empty(0, np.int64)
+                settled = settle(np.empty(0, np.uint64), empty, empty, np.empty(0, np.uint8), None)
                 self.result = DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
-                                          np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)))
+                                          np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)),
+                                          evidence=settled.evidence)
         # Inline (one job) the work's memory and time are this process's own.
         self.peak_rss = peak_rss()
         workers = [u for pid, u in self._workers.items() if pid != os.getpid()]
@@ -260,6 +281,15 @@ class FileDedup:
         self.result.timings = dict(self.timings)
         return self.result
 
+    @property
+    def n_documents(self) -> int:
+        """Documents of the inputs (not of a reference), once read."""
+        return self.sources[-1].stop if self.sources else 0
+
+    @property
+    def _all_sources(self) -> list[_Source]:
+        return self.sources + self.reference_sources
+
     def _note(self, usage: tuple[int, int, float]) -> None:
         pid, rss, cpu = usage
         self._workers[pid] = (rss, cpu)
@@ -267,7 +297,7 @@ class FileDedup:
     def _input_bytes(self) -> int:
         """The input's size, decompressed as estimated (compressed text is about a quarter of its size)."""
         total = 0
-        for source in self.sources:
+        for source in self._all_sources:
             path = source.corpus.path
             files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
             for f in files:
@@ -290,11 +320,11 @@ class FileDedup:
         fps: list[npt.NDArray[np.uint64]] = []
         n_tokens: list[npt.NDArray[np.int64]] = []
         lengths: list[npt.NDArray[np.int64]] = []
-        total = sum(s.corpus.path.stat().st_size for s in self.sources if s.corpus.path.is_file())
+        total = sum(s.corpus.path.stat().st_size for s in self._all_sources if s.corpus.path.is_file())
         bar = self._bar(total=total or None, desc="reading", unit="B", unit_scale=True, unit_divisor=1024)
         n = 0
         try:
-            for source in self.sources:
+            for source in self._all_sources:
                 source.first = n
                 options = {"text_field": self.text_field, "id_field": self.id_field, "id_prefix": source.id_prefix,
                            "skip_bad": self.skip_bad, "count_df": self._df is not None, "fingerprint": fitted,
@@ -381,9 +411,14 @@ class FileDedup:
             bar.close()
         return np.concatenate(fps), np.concatenate(n_tokens)
 
-    def _dedup(self, pool: Pool, fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64],
+    def _dedup(self, pool: Pool, all_fps: npt.NDArray[np.uint64], all_tokens: npt.NDArray[np.int64],
                lengths: npt.NDArray[np.int64] | None) -> DedupResult:
-        """Phases 4-6: join, verify, cluster (as :func:`simdup.dedup` does them)."""
+        """Phases 4-6: join, verify, match the reference, cluster (as :func:`simdup.dedup` does them).
+
+        ``all_fps`` and ``all_tokens`` hold the inputs' documents, then a reference corpus's.
+        """
+        n = self.n_documents
+        fps, n_tokens = all_fps[:n], all_tokens[:n]
         start = time.perf_counter()
         pairs = _links(fps, n_tokens, self.k, self.progress, threads=self.jobs)
         self.candidate_pairs = len(pairs.i)
@@ -393,13 +428,26 @@ class FileDedup:
             start = time.perf_counter()
             pairs, jaccard = verify_links(pairs, self.verify, lambda i, j: self._jaccard(pool, i, j))
             self.timings["verify"] = time.perf_counter() - start
+        matches, described = None, None
+        if self.index is not None or self.reference_sources:
+            start = time.perf_counter()
+            if self.index is None:
+                index = reference_index(all_fps[n:], all_tokens[n:], self.k)
+                check = None if self.verify is None else (lambda a, b: self._jaccard(pool, a, n + b))
+                kind, size, within = "corpus", len(all_fps) - n, self.k
+            else:
+                index, check, kind, size, within = self.index, None, "index", len(self.index), \
+                    min(self.k, self.index.k)
+            matches = match_reference(fps, n_tokens, index, within, check, self.verify, threads=self.jobs)
+            described = {"kind": kind, "documents": size, "k": within, "verified": check is not None}
+            self.timings["reference"] = time.perf_counter() - start
         start = time.perf_counter()
-        labels = clusters(len(fps), pairs.i, pairs.j)
-        representative = choose_kept(labels, self.keep, lengths)
-        distance = np.bitwise_count(fps ^ fps[representative]).astype(np.int32)
+        settled = settle(fps, pairs.i, pairs.j, pairs.distance, jaccard, self.keep,
+                         None if lengths is None else lengths[:n], matches)
         self.timings["cluster"] = time.perf_counter() - start
-        return DedupResult(fps, n_tokens, labels, representative, representative == np.arange(len(fps)),
-                           distance, pairs, jaccard)
+        return DedupResult(fps, n_tokens, settled.labels, settled.representative,
+                           settled.representative == np.arange(n), settled.distance, pairs, jaccard,
+                           evidence=settled.evidence, kept_reference=settled.kept_reference, reference=described)
 
     def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit."""
@@ -531,25 +579,52 @@ class FileDedup:
         finally:
             bar.close()
 
-    def cluster_rows(self, chunk: int = 1 << 16) -> Iterator[list[tuple[str, int, str, int]]]:
-        """Rows ``(id, cluster, kept_id, distance)`` of every document in a cluster of two or more, in chunks.
+    def cluster_rows(self, chunk: int = 1 << 16) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of every document in a cluster, in chunks (:data:`simdup.clustering.CLUSTER_COLUMNS`).
 
-        Clusters are numbered densely in the order of their first documents;
-        ids are read back from the spill, a chunk at a time.
+        Each row is ``(id, cluster, kept_id, matched_id, distance, jaccard,
+        reason)``: clusters numbered densely in the order of their first
+        documents; the kept document (of the inputs or of the reference);
+        the evidence, its match, their distance and Jaccard (None where
+        there is none), and the reason. Ids are read back from the spill,
+        a chunk at a time; an index's ids are named by ``reference_name``.
         """
         result = self.result
         if result is None:
             raise RuntimeError("call run() first")
-        n = len(result.labels)
-        sizes = np.bincount(result.labels, minlength=n)
-        members = np.flatnonzero(sizes[result.labels] > 1)
+        assert result.evidence is not None
+        evidence = result.evidence
+        members = np.flatnonzero(evidence.reason != REASONS.index("unique"))
         # A cluster's label is its first document, so label order is first-appearance order.
         _, number = np.unique(result.labels[members], return_inverse=True)
+        names = np.asarray(REASONS, dtype=object)
         for a in range(0, len(members), chunk):
             m = members[a:a + chunk]
-            ids = [x.decode("utf-8", "surrogatepass") for x in self._ids.read(m)]
-            kept = [x.decode("utf-8", "surrogatepass") for x in self._ids.read(result.representative[m])]
-            yield list(zip(ids, number[a:a + chunk].tolist(), kept, result.distance[m].tolist()))
+            kept = result.representative[m]
+            reason = evidence.reason[m]
+            yield list(zip(self._names(m), number[a:a + chunk].tolist(),
+                           self._named(kept, result.kept_reference, m, kept < 0),
+                           self._named(evidence.match[m], evidence.reference, m, reason == REASONS.index("reference")),
+                           [None if d < 0 else d for d in evidence.distance[m].tolist()],
+                           [None if j != j else j for j in np.round(evidence.jaccard[m], 4).tolist()],  # NaN: none
+                           names[reason].tolist()))
+
+    def _names(self, docs: npt.NDArray[np.int64]) -> list[str]:
+        return [x.decode("utf-8", "surrogatepass") for x in self._ids.read(docs)]
+
+    def _named(self, docs: npt.NDArray[np.int64], reference: npt.NDArray[Any] | None, rows: npt.NDArray[np.int64],
+               from_reference: npt.NDArray[np.bool_]) -> list[str | None]:
+        """Names of ``docs`` (None for -1), or of the reference documents ``reference[rows]`` where ``from_reference``."""
+        out = np.full(len(docs), None, dtype=object)
+        local = docs >= 0
+        if local.any():
+            out[local] = self._names(docs[local])
+        if from_reference.any():
+            assert reference is not None
+            keys = reference[rows[from_reference]]
+            out[from_reference] = (self._names(self.n_documents + keys.astype(np.int64)) if self.index is None
+                                   else [self.reference_name(key) for key in keys.tolist()])
+        return out.tolist()
 
     @property
     def skipped(self) -> int:

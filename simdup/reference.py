@@ -1,0 +1,96 @@
+"""Dedup against a reference: which new documents match something already kept elsewhere.
+
+Recurring batch dedup (a weekly crawl against everything published before)
+compares each new document with a reference: a saved
+:class:`~simdup.SimHashIndex` (fingerprints only) or a corpus (fingerprints
+and text). Every reference fingerprint within ``k`` bits of a new document's
+is a candidate; with the text available, candidates are verified like any
+other link (shingle Jaccard), nearest first, until one passes. A new
+document needs one match to be removed, so no more are checked.
+
+Links among reference documents are not looked for: they cannot change which
+new documents are removed (:func:`simdup.clustering.settle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from .clustering import ReferenceMatches
+from .index import SimHashIndex
+
+JaccardFunction = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+
+
+def reference_index(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int) -> SimHashIndex:
+    """An index of reference fingerprints under their positions as ids (token-less ones left out)."""
+    index = SimHashIndex(k, expected_n=max(len(fps), 1_000))
+    has = np.flatnonzero(n_tokens > 0)
+    index.add_many(fps[has], has.astype(np.uint64))
+    return index
+
+
+def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], index: SimHashIndex, k: int,
+                    jaccard: JaccardFunction | None = None, threshold: float | None = None,
+                    threads: int = 1) -> ReferenceMatches:
+    """Each new document's match among the reference's fingerprints within ``k`` bits.
+
+    Parameters
+    ----------
+    fps, n_tokens : arrays
+        The new documents' fingerprints and token counts (token-less
+        documents match nothing).
+    index : SimHashIndex
+        The reference. Its ``k`` must be at least ``k``.
+    k : int
+    jaccard : callable, optional
+        ``jaccard(doc, key)``: Jaccard of new documents and reference
+        documents (by index id). None: fingerprints alone decide.
+    threshold : float, optional
+        The Jaccard a match needs (with ``jaccard``).
+    threads : int, default=1
+        Query threads.
+
+    Returns
+    -------
+    ReferenceMatches
+        One match per new document matched: the nearest candidate (smallest
+        distance, then smallest id) whose Jaccard passes, or without
+        ``jaccard`` the nearest candidate.
+    """
+    if k > index.k:
+        raise ValueError(f"the reference index answers queries within {index.k} bits; k={k} needs an index "
+                         f"built with k >= {k}")
+    offsets, ids, dist = index.query_many(fps, n_threads=threads, n_tokens=n_tokens)
+    within = dist <= k  # (an index with a larger k answers farther)
+    doc = np.repeat(np.arange(len(fps), dtype=np.int64), np.diff(offsets))[within]
+    ids, dist = ids[within], dist[within]
+    if not len(doc):
+        return ReferenceMatches(np.empty(0, np.int64), np.empty(0, ids.dtype), np.empty(0, np.uint8),
+                                np.empty(0, np.float64))
+    # Candidates come nearest first within each document (by distance, then id): its rank is its turn.
+    first = np.r_[True, doc[1:] != doc[:-1]]
+    start = np.flatnonzero(first)
+    rank = np.arange(len(doc)) - start[np.cumsum(first) - 1]
+    if jaccard is None:
+        return ReferenceMatches(doc[first], ids[first], dist[first], np.full(int(first.sum()), np.nan))
+    assert threshold is not None
+    chosen = np.full(len(fps), -1, np.int64)
+    jac_of = np.full(len(doc), np.nan)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    for r in range(len(bounds) - 1):
+        rows = by_rank[bounds[r]:bounds[r + 1]]
+        rows = rows[chosen[doc[rows]] < 0]  # documents not matched in an earlier turn
+        if not len(rows):
+            continue
+        jac = jaccard(doc[rows], ids[rows].astype(np.int64))  # (the ids of a corpus's index are positions)
+        jac_of[rows] = jac
+        ok = rows[jac >= threshold]
+        chosen[doc[ok]] = ok
+    matched = np.flatnonzero(chosen >= 0)
+    rows = chosen[matched]
+    return ReferenceMatches(matched, ids[rows], dist[rows], jac_of[rows])
