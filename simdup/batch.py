@@ -325,8 +325,11 @@ def dedup(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     docs = docs if isinstance(docs, list) else list(docs)
-    index = against if isinstance(against, SimHashIndex) else None
-    reference_docs = None if against is None or index is not None else list(against)
+    index, reference_docs = None, None
+    if isinstance(against, SimHashIndex):
+        index = against
+    elif against is not None:
+        reference_docs = list(against)
     if index is not None:
         hasher = SimHasher.default() if hasher is None else hasher
         if not hasher.__sklearn_is_fitted__():

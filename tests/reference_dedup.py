@@ -162,3 +162,88 @@ def brute_force_dedup(docs: Sequence[str | bytes], fingerprints: Sequence[int], 
     distance = [popcount(fps[x] ^ fps[representative[x]]) for x in range(n)]
     return Expected(fps, [int(t) for t in n_tokens], candidates, links, reported, sims, labels, representative,
                     distance)
+
+
+def spanning_parents(n: int, links: Sequence[tuple[int, int]], roots: set[int]) -> list[int]:
+    """Each node's parent in the breadth-first forest from ``roots``: among its neighbours one level nearer
+    the roots, the smallest; -1 for roots and nodes no root reaches (level by level, by brute force)."""
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for a, b in links:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    parent = [-1] * n
+    seen = set(roots)
+    level = set(roots)
+    while level:
+        following = {v for u in level for v in neighbours[u]} - seen
+        for v in following:
+            parent[v] = min(u for u in neighbours[v] if u in level)
+        seen |= following
+        level = following
+    return parent
+
+
+REASONS = ("unique", "kept", "same_fingerprint", "near_duplicate", "reference")
+
+
+@dataclass
+class ExpectedEvidence:
+    match: list[int]  # -1: none, or the match is a reference document
+    distance: list[int]  # -1: none
+    reason: list[str]
+    reference: list[int]  # the reference document matched (reason "reference"), else -1
+    representative: list[int]  # -1: kept in the reference
+    kept_reference: list[int]  # the cluster's reference document, else -1
+
+
+def evidence(n: int, fps: Sequence[int], links: set[tuple[int, int]], representative: Sequence[int],
+             ref_match: dict[int, tuple[int, int]] | None = None) -> ExpectedEvidence:
+    """Why each of ``n`` documents is kept or removed, given the links dedup reports and the kept documents.
+
+    ``ref_match`` maps a document that matched the reference to ``(reference document, distance)``. A
+    cluster (a component of the links and those matches) holding a reference document is removed whole,
+    and keeps its smallest reference document; every reference document is a root of the forest whose
+    parents are the evidence.
+    """
+    ref_match = ref_match or {}
+    refs = sorted({r for r, _ in ref_match.values()})
+    node = {r: n + at for at, r in enumerate(refs)}
+    edges = list(links) + [(x, node[r]) for x, (r, _) in ref_match.items()]
+    labels = components(n + len(refs), set(edges))
+    in_reference = {labels[node[r]] for r in refs}
+    rep = [-1 if labels[x] in in_reference else representative[x] for x in range(n)]
+    kept_reference = [min((r for r in refs if labels[node[r]] == labels[x]), default=-1) for x in range(n)]
+    roots = {rep[x] for x in range(n) if rep[x] >= 0} | set(node.values())
+    parent = spanning_parents(n + len(refs), edges, roots)
+    size = [labels.count(labels[x]) for x in range(n)]
+    rows = []  # (match, distance, reason, reference) of each document
+    for x in range(n):
+        p = parent[x]
+        if p >= n:
+            r, d = ref_match[x]
+            rows.append((-1, d, "reference", r))
+        elif p >= 0:
+            d = popcount(fps[x] ^ fps[p])
+            rows.append((p, d, "same_fingerprint" if d == 0 else "near_duplicate", -1))
+        else:
+            rows.append((-1, -1, "kept" if size[x] > 1 else "unique", -1))
+    match, distance, reason, reference = ([row[c] for row in rows] for c in range(4))
+    return ExpectedEvidence(match, distance, reason, reference, rep, kept_reference)
+
+
+def reference_matches(fps: Sequence[int], n_tokens: Sequence[int], ref_fps: Sequence[int],
+                      ref_tokens: Sequence[int], k: int, similarity: Callable[[int, int], float] | None,
+                      verify: float | None) -> dict[int, tuple[int, int]]:
+    """Each new document's match in the reference: the nearest reference document (then the first) within ``k``
+    whose ``similarity(doc, reference document)`` reaches ``verify`` (any, without ``similarity``)."""
+    out = {}
+    for x, fp in enumerate(fps):
+        if n_tokens[x] == 0:
+            continue
+        near = sorted((popcount(fp ^ g), r) for r, g in enumerate(ref_fps) if ref_tokens[r] > 0
+                      and popcount(fp ^ g) <= k)
+        for d, r in near:
+            if similarity is None or verify is None or similarity(x, r) >= verify:
+                out[x] = (r, d)
+                break
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import simdup
+from simdup.batch import shingle_jaccard
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "reuters-sample.jsonl.gz"
@@ -139,15 +141,30 @@ def test_dedup_jsonl_gz_writes_kept_records_clusters_and_summary(tmp_path: Path)
     for r in kept:  # no exact repeat of a non-empty text survives
         assert not (r["text"].strip() and r["text"] in seen)
         seen.add(r["text"])
-    rows = clusters.read_text().splitlines()
-    assert rows[0] == "id,cluster,kept_id,distance"
+    with open(clusters, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["id", "cluster", "kept_id", "matched_id", "distance", "jaccard", "reason"]
     kept_ids = {r["id"] for r in kept}
+    texts = {r["id"]: r["text"] for r in records}
+    cluster_of = {row["id"]: row["cluster"] for row in rows}
     clusters_seen: dict[str, set[str]] = {}
-    for row in rows[1:]:
-        doc_id, cluster, kept_id, distance = row.split(",")
-        assert kept_id in kept_ids and 0 <= int(distance) <= 64
-        assert (doc_id in kept_ids) == (doc_id == kept_id)
-        clusters_seen.setdefault(cluster, set()).add(kept_id)
+    hasher = simdup.SimHasher().fit([r["text"] for r in records])  # dedup's model: fitted on its input
+    for row in rows:
+        doc_id, kept_id = row["id"], row["kept_id"]
+        assert kept_id in kept_ids
+        assert (doc_id in kept_ids) == (doc_id == kept_id) == (row["reason"] == "kept")
+        clusters_seen.setdefault(row["cluster"], set()).add(kept_id)
+        if row["reason"] == "kept":
+            assert row["matched_id"] == row["distance"] == row["jaccard"] == ""
+            continue
+        # The evidence: a document of the same cluster, at that distance, with that Jaccard (verified).
+        matched = row["matched_id"]
+        assert cluster_of[matched] == row["cluster"]
+        a, b = hasher.transform([texts[doc_id], texts[matched]])
+        assert int(row["distance"]) == simdup.hamming(int(a), int(b)) <= 8
+        assert row["reason"] == ("same_fingerprint" if a == b else "near_duplicate")
+        jac = shingle_jaccard(hasher, [texts[doc_id], texts[matched]], [0], [1])[0]
+        assert float(row["jaccard"]) == round(jac, 4) and jac >= 0.8
     # one kept document per cluster, and every cluster has a duplicate
     assert all(len(k) == 1 for k in clusters_seen.values())
     assert len(clusters_seen) == summary["clusters"]

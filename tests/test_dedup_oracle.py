@@ -5,6 +5,9 @@
 * ``simdup.dedup`` end to end against every pair of a small corpus:
   fingerprints within ``k``, verification by exact shingle Jaccard,
   clusters as connected components, the keep rules;
+* the evidence of each removal (``DedupResult.evidence``: the breadth-first
+  forest of ``spanning_parents``) and dedup against a reference (a list of
+  documents, or an index) against the oracle's rules;
 * ``verify_links`` (which pairs verification compares: the hubs of shared
   fingerprints) against ``reference_dedup.hub_links`` on made-up similarities.
 """
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -19,7 +23,18 @@ import reference as ref
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from internals import candidate_links, jaccard_pairs, shingle_jaccard, shingle_sets, verify_links
-from reference_dedup import Expected, brute_force_dedup, components, hub_links, jaccard, kept, popcount
+from reference_dedup import (
+    Expected,
+    brute_force_dedup,
+    components,
+    evidence,
+    hub_links,
+    jaccard,
+    kept,
+    popcount,
+    reference_matches,
+    spanning_parents,
+)
 
 import simdup
 from simdup import SimHasher
@@ -222,6 +237,7 @@ def check_against_oracle(docs, result: simdup.DedupResult, expected: Expected, v
     else:
         assert result.jaccard is not None
         assert result.jaccard.tolist() == [expected.jaccard[p] for p in links]
+    check_evidence(result, expected, verify)
     sizes = [expected.labels.count(x) for x in range(n)]
     summary = result.summary
     assert summary["documents"] == n and summary["kept"] == sum(result.keep.tolist())
@@ -229,6 +245,35 @@ def check_against_oracle(docs, result: simdup.DedupResult, expected: Expected, v
     assert summary["clusters"] == sum(s > 1 for s in sizes)
     assert summary["largest_cluster"] == max(sizes, default=0)
     assert summary["token_less_documents"] == sum(t == 0 for t in result.n_tokens.tolist())
+
+
+def check_evidence(result: simdup.DedupResult, expected: Expected, verify,
+                   ref_match: dict[int, tuple[int, int]] | None = None,
+                   ref_jaccard: Callable[[int, int], float] | None = None) -> None:
+    """Each document's evidence is the oracle's: its parent in the forest from the kept documents (and the
+    reference documents matched), the distance and Jaccard of that link, and the reason."""
+    n = len(result.keep)
+    fps = [int(f) for f in result.fingerprints]
+    ev = evidence(n, fps, expected.hub_links, expected.representative, ref_match)
+    got = result.evidence
+    assert got is not None
+    assert got.match.tolist() == ev.match
+    assert got.distance.tolist() == ev.distance
+    assert got.reason_names() == ev.reason
+    assert result.representative.tolist() == ev.representative
+    if ref_match is not None:
+        assert got.reference is not None and result.kept_reference is not None
+        assert [int(r) if name == "reference" else -1 for r, name in zip(got.reference.tolist(), ev.reason)] \
+            == ev.reference
+        assert [int(r) if rep < 0 else -1 for r, rep in zip(result.kept_reference.tolist(), ev.representative)] \
+            == ev.kept_reference
+    for x in range(n):
+        if ev.match[x] >= 0 and verify is not None:
+            assert got.jaccard[x] == expected.jaccard[min(x, ev.match[x]), max(x, ev.match[x])]
+        elif ev.reason[x] == "reference" and verify is not None and ref_jaccard is not None:
+            assert got.jaccard[x] == ref_jaccard(x, ev.reference[x])
+        else:
+            assert np.isnan(got.jaccard[x])
 
 
 keep_rules = st.sampled_from(["first", "longest", "key"])
@@ -446,3 +491,103 @@ def test_verify_links_pairs_every_hub_of_two_joined_fingerprints() -> None:
     got, jac = verify_links(pairs, 0.5, lambda i, j: (np.array(texts)[i] == np.array(texts)[j]).astype(float))
     assert list(zip(got.i.tolist(), got.j.tolist())) == [(0, 4), (1, 5), (2, 3)]
     assert got.distance.tolist() == [1, 1, 1] and jac.tolist() == [1.0, 1.0, 1.0]
+
+
+# -- evidence and reference ---------------------------------------------------------------
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> tuple[int, list[tuple[int, int]], set[int]]:
+    n = draw(st.integers(0, 12))
+    if n < 2:
+        return n, [], set(draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n)))
+    pairs = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] < p[1]),
+                         max_size=30))
+    edges = draw(st.permutations(sorted(pairs)))
+    # (a, b) or (b, a): the kernel must not depend on the edges' order or orientation
+    flips = draw(st.lists(st.booleans(), min_size=len(edges), max_size=len(edges)))
+    edges = [(b, a) if f else (a, b) for (a, b), f in zip(edges, flips)]
+    return n, edges, draw(st.sets(st.integers(0, n - 1), max_size=n))
+
+
+@settings(max_examples=400, deadline=None)
+@given(graphs())
+def test_spanning_parents_equals_the_level_by_level_oracle(graph) -> None:
+    n, edges, roots = graph
+    i = np.array([a for a, _ in edges], np.int64)
+    j = np.array([b for _, b in edges], np.int64)
+    is_root = np.zeros(n, np.uint8)
+    is_root[list(roots)] = 1
+    parent, edge = simdup._core.spanning_parents(n, i, j, is_root)
+    assert parent.tolist() == spanning_parents(n, edges, roots)
+    for x, e in enumerate(edge.tolist()):
+        assert (e < 0) == (parent[x] < 0)
+        if e >= 0:
+            assert {int(i[e]), int(j[e])} == {x, int(parent[x])}
+
+
+def test_spanning_parents_rejects_bad_input() -> None:
+    one = np.array([0], np.int64)
+    with pytest.raises(ValueError, match="outside"):
+        simdup._core.spanning_parents(2, one, np.array([2], np.int64), np.zeros(2, np.uint8))
+    with pytest.raises(ValueError, match="differ in length"):
+        simdup._core.spanning_parents(2, one, np.array([0, 1], np.int64), np.zeros(2, np.uint8))
+    with pytest.raises(ValueError, match="is_root"):
+        simdup._core.spanning_parents(2, one, one, np.zeros(3, np.uint8))
+
+
+@st.composite
+def against_case(draw: st.DrawFn):
+    docs = draw(corpora(4))
+    cut = draw(st.integers(0, len(docs)))
+    k = draw(st.integers(0, MAX_K))
+    verify = draw(st.none() | st.sampled_from([0.5, DEFAULT_VERIFY, 1.0]))
+    keep = draw(st.sampled_from(["first", "longest"]))
+    hasher = draw(st.sampled_from(["fit", "uniform", "default"]))
+    return docs[:cut], docs[cut:], k, verify, keep, hasher
+
+
+@FAST
+@given(against_case())
+def test_dedup_against_documents_equals_brute_force(case) -> None:
+    """New documents against reference documents: the oracle's matches (nearest verified), clusters kept in
+    the reference, and evidence; an index of the reference's fingerprints gives the same without verification."""
+    new, reference, k, verify, keep, hasher_kind = case
+    if hasher_kind == "fit":  # fitted on the new and reference documents together
+        hasher, twin = SimHasher(), SimHasher().fit(new + reference) if new + reference else SimHasher()
+    elif hasher_kind == "uniform":
+        hasher = twin = SimHasher(use_idf=False)
+    else:
+        hasher = twin = SimHasher.default()
+    result = simdup.dedup(new, k, hasher=hasher, keep=keep, verify=verify, against=reference)
+    if not new:
+        assert len(result.keep) == 0
+        return
+    fps, n_tokens = twin.transform(new, return_n_tokens=True)
+    ref_fps, ref_tokens = twin.transform(reference, return_n_tokens=True) if reference else ([], [])
+    expected = brute_force_dedup(new, fps.tolist(), n_tokens.tolist(), k, verify, shingle_pair(DEFAULT_SHINGLES), keep)
+    assume(verify is None or not mixed_fingerprint_groups(new, expected, DEFAULT_SHINGLES))
+    words, chars = shingle_pair(DEFAULT_SHINGLES)
+    sets = [ref.shingles(text_of(d), words, chars) for d in new + reference]
+
+    def similarity(x: int, r: int) -> float:
+        return jaccard(sets[x], sets[len(new) + r])
+
+    matches = reference_matches([int(f) for f in fps], n_tokens.tolist(), [int(f) for f in ref_fps],
+                                list(ref_tokens), k, similarity, verify)
+    event(f"reference matches: {'some' if matches else 'none'}")
+    check_evidence(result, expected, verify, matches, similarity)
+    assert result.keep.tolist() == [r == x for x, r in enumerate(result.representative.tolist())]
+    assert result.summary["reference"]["matched"] == len(matches)
+
+    # The reference's fingerprints in an index: fingerprints alone decide.
+    index = simdup.SimHashIndex(k)
+    has = np.flatnonzero(np.asarray(ref_tokens, np.int64) > 0)  # (token-less documents match nothing)
+    index.add_many(np.asarray(ref_fps, np.uint64)[has], has.astype(np.uint64))
+    fitted = hasher if hasher.__sklearn_is_fitted__() else twin
+    by_index = simdup.dedup(new, k, hasher=fitted, keep=keep, verify=verify, against=index)
+    unverified = reference_matches([int(f) for f in fps], n_tokens.tolist(), [int(f) for f in ref_fps],
+                                   list(ref_tokens), k, None, None)
+    check_evidence(by_index, expected, verify, unverified)
+    if verify is None:
+        assert by_index.keep.tolist() == result.keep.tolist()

@@ -20,7 +20,9 @@ from .._atomic import atomic_output, check_writable
 from ..clustering import CLUSTER_COLUMNS
 from ..corpus import WARC_OUTPUT_SUFFIXES, CorpusError, _zstandard, format_of, open_text, plain_name
 from ..hasher import SimHasher
+from ..index._names import names_path
 from ._common import CliError, check_paths, corpus_reads, model_reads, same_path
+from ._dedup_reference import Reference
 
 CLUSTER_HEADER = CLUSTER_COLUMNS
 
@@ -41,13 +43,21 @@ def dedup_output(args: argparse.Namespace, corpus_format: str) -> Path | None:
 
 
 def check_dedup_outputs(args: argparse.Namespace, corpus_format: str, inputs: Sequence[Path],
-                        output: Path | None, output_is_directory: bool = False) -> None:
-    """Everything `simdup dedup` will write, checked before it reads: distinct from the inputs and each
-    other, of a format it writes, in a writable directory."""
+                        output: Path | None, output_is_directory: bool = False,
+                        reference: Reference | None = None) -> None:
+    """Everything `simdup dedup` will write, checked before it reads: distinct from the inputs (and the
+    ``--against`` reference) and each other, of a format it writes, in a writable directory."""
     clusters = Path(args.clusters) if args.clusters else None
     writes = [("--keep-warc" if args.keep_warc else "-o", output)] if output is not None else []
     writes += [("--clusters", clusters)] if clusters is not None else []
-    check_paths(corpus_reads(inputs) + model_reads(args), writes)
+    reads = corpus_reads(inputs) + model_reads(args)
+    if reference is not None:
+        reads += reference.reads
+        writes += reference.writes
+        for path in ([reference.update] if reference.update is not None else []):
+            check_writable(path)
+            check_writable(names_path(path))
+    check_paths(reads, writes)
     if output is not None:
         if output_is_directory:
             if output.exists():
@@ -149,6 +159,17 @@ def _print_summary(s: dict) -> None:
         f"  time: {total:.2f} s ({s['documents'] / total if total else 0:,.0f} documents/s): {timings}"
         + (f"; {s['cpu_seconds']:,.1f} s of CPU" if "cpu_seconds" in s else ""),
     ]
+    if "reference" in s:
+        r = s["reference"]
+        how = ("verified on their text" if r["verified"] else
+               "by fingerprint alone, not verified: an index holds no text" if r["kind"] == "index" else "not verified")
+        lines.append(f"  reference: {r['kind']} of {r['documents']:,} documents; {r['matched']:,} documents matched it "
+                     f"within {r['k']} bits ({how}), {r['removed_in_reference_clusters']:,} removed with their "
+                     "clusters")
+    if "update" in s:
+        u = s["update"]
+        lines.append(f"  updated {u['index']}: {u['added']:,} documents added, {u['replaced']:,} replaced, "
+                     f"{u['documents']:,} in all")
     if "peak_rss_mb" in s:
         workers = s.get("jobs") or 1
         lines.append(f"  peak memory: {s['peak_rss_mb']:,.0f} MiB" + (

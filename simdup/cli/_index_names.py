@@ -11,17 +11,21 @@ module adds what ``simdup index`` needs on top. Used by
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from ..index import SimHashIndex
 from ..index._names import names_path, read_names
 from ..index._names import save_with_names as save_index
-from ._common import CliError
+from .._core import hash_strings
+from ._common import CliError, CommandHasher, hasher_from_args, same_path
 
-__all__ = ["index_lock", "load_index", "names_path", "save_index"]
+__all__ = ["add_documents", "index_hasher", "index_lock", "load_index", "names_path", "save_index"]
 
 
 def _read_names(path: Path) -> dict:
@@ -73,3 +77,43 @@ def index_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def index_hasher(args: argparse.Namespace, meta: dict, index_path: Path) -> CommandHasher:
+    """The hasher an existing index was built with; --model only if it is that one; its input settings."""
+    model = meta.get("model")
+    if args.model and (model is None or not same_path(Path(args.model), Path(model))):
+        raise CliError(f"{index_path} was built with {model or 'the embedded model'}; --model {args.model} "
+                       "makes other fingerprints (leave --model out)")
+    # The build's model, --input-type and --html-content are those of add and query.
+    args.model = model
+    args.input_type = args.input_type or meta.get("input_type")
+    args.html_content = args.html_content or meta.get("html_content")
+    return hasher_from_args(args)
+
+
+def _ids(names: list[str]) -> np.ndarray:
+    return hash_strings([name.encode("utf-8") for name in names])
+
+
+def add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.ndarray, *,
+                  replace: bool = False) -> int:
+    """Add named documents to the index and to its names; the number of names already there.
+
+    A name already in the index is refused, or with ``replace`` gets the new
+    fingerprint (``simdup dedup --update``: a page crawled again, changed
+    beyond k bits, is the reference's latest version). Names repeated among
+    ``names`` are always refused.
+    """
+    ids = _ids(names)
+    if len(set(names)) != len(names):
+        raise CliError("document ids must be unique (use --id-field)")
+    present = [(i, n) for i, n in zip(ids.tolist(), names) if i in index or f"{i:016x}" in meta["names"]]
+    if present and not replace:
+        raise CliError(f"document id {present[0][1]!r} is already in the index")
+    for i, _ in present:
+        if i in index:
+            index.remove(i)
+    index.add_many(fps, ids)
+    meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})
+    return len(present)

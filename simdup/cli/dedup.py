@@ -14,13 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._atomic import atomic_directory
 from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, summarize_result
 from ..corpus import CorpusError, format_of
 from ..stream import FileDedup
 from ..stream._memory import cpu_seconds, parse_size, peak_rss
-from ._common import CliError, hasher_from_args, progress_bars, warn
+from ._common import CliError, progress_bars, warn
 from ._dedup_inputs import read_inputs, shard_names
+from ._dedup_reference import reference_hasher, reference_of, update_index
 from ._dedup_outputs import (
     check_dedup_outputs,
     dedup_output,
@@ -50,8 +53,18 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
     p.add_argument("-k", type=int, default=DEFAULT_K, choices=range(MAX_K + 1), metavar="K",
                    help=f"largest Hamming distance between candidate near-duplicates, 0-{MAX_K} "
                    f"(default {DEFAULT_K})")
-    p.add_argument("--clusters", help="also write id, cluster, kept_id, distance per duplicated document "
-                   "(.csv, .jsonl, else tab-separated)")
+    p.add_argument("--clusters", help="also write, for each document in a cluster, why it was kept or removed: "
+                   "id, cluster, kept_id, matched_id, distance, jaccard, reason (.csv, .jsonl, else tab-separated; "
+                   "the README describes each column)")
+    p.add_argument("--against", action="append", metavar="REF",
+                   help="also remove every document that is a near-duplicate of a reference: a saved index "
+                   "(`simdup index build`; fingerprints only, so matches are not verified and are fingerprinted "
+                   "with the index's model) or corpus files (read with INPUT, never written; matches verified). "
+                   "Repeat for several reference files")
+    p.add_argument("--update", metavar="INDEX",
+                   help="after the run, add the kept documents to INDEX, atomically: the --against index (updated "
+                   "in place), or a new index (the --against index's documents and the kept ones, or the kept "
+                   "ones alone, fingerprinted with --model or the embedded model)")
     p.add_argument("--keep", choices=["first", "longest"], default="first",
                    help="which document of a cluster to keep (default: first)")
     p.add_argument("--verify", type=float, metavar="THRESHOLD", default=DEFAULT_VERIFY,
@@ -111,19 +124,22 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     output = dedup_output(args, corpus_format)
     one_file = root is not None and output is not None and corpus_format in ("jsonl", "lines") \
         and _names_a_file(output, corpus_format)
+    ref = reference_of(args)
     # Every output is checked before the input is read: a bad one fails now, not after the work.
-    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None and not one_file)
+    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None and not one_file,
+                        reference=ref)
     if args.compress_level is not None:
         outputs = [] if output is None else [output] if root is None or one_file else files
         _check_level(args, {f.suffix.lower() for f in outputs})
     if args.tmp_dir is not None and not Path(args.tmp_dir).is_dir():
         raise CliError(f"{args.tmp_dir}: --tmp-dir is not a directory")
-    hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
+    hasher = reference_hasher(args, ref).for_corpus(corpus_format)
     prefixes = ([f"{name}:" for name in shard_names(files, root)] if root is not None and corpus_format == "lines"
                 else None)
     with FileDedup(files, args.k, hasher=hasher, keep=args.keep, verify=args.verify, jobs=args.jobs,
                    memory_limit=args.memory_limit, tmp_dir=args.tmp_dir, text_field=args.text_field,
                    id_field=args.id_field, skip_bad=args.skip_bad, id_prefixes=prefixes,
+                   against=ref.index if ref.index is not None else ref.files or None, reference_name=ref.name,
                    progress=progress_bars(args)) as run:
         result = run.run()
         for warning in run.warnings:
@@ -143,6 +159,10 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                     run.write_each(targets, level=args.compress_level)
         if args.clusters:
             write_cluster_rows(Path(args.clusters), run.cluster_rows())
+        updated = None
+        if ref.update is not None:
+            add = np.flatnonzero(result.keep & (result.n_tokens > 0))  # a token-less document matches nothing
+            updated = update_index(args, ref, run.ids(add), result.fingerprints[add])
         write_seconds = time.perf_counter() - start
         timings = {**result.timings, "write": write_seconds}
         summary = summarize_result(result, timings=timings, candidate_pairs=run.candidate_pairs,
@@ -150,6 +170,8 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                                    cpu_seconds=run.cpu_seconds + cpu_seconds() - cpu_start)
         summary["seconds"] = round(time.perf_counter() - started, 4)
         summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
+        if updated is not None:
+            summary["update"] = updated
         report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher,
                skipped=run.skipped, summary=summary, jobs=run.jobs)
     return 0

@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from .._atomic import check_writable
-from .._core import hash_strings
 from ..corpus import open_corpus
 from ..index import SimHashIndex
 from ._common import (
     CliError, CommandHasher, check_paths, check_stdout, corpus_reads, hasher_from_args, model_reads, progress,
     same_path,
 )
-from ._index_names import index_lock, load_index, names_path, save_index
+from ._index_names import add_documents, index_hasher, index_lock, load_index, names_path, save_index
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -62,7 +61,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
     meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
                   "input_type": args.input_type, "html_content": args.html_content}
-    _add_documents(index, meta, names, fps)
+    add_documents(index, meta, names, fps)
     with index_lock(path):
         save_index(index, meta, path)
     print(f"{args.index}: {len(index):,} documents, k={args.k}", file=sys.stderr)
@@ -79,8 +78,8 @@ def cmd_index_add(args: argparse.Namespace) -> int:
         index, meta = load_index(path)
         check_writable(path)
         check_writable(names_path(path))
-        names, fps = _with_tokens(*_index_documents(args, _index_hasher(args, meta, path)))
-        _add_documents(index, meta, names, fps)
+        names, fps = _with_tokens(*_index_documents(args, index_hasher(args, meta, path)))
+        add_documents(index, meta, names, fps)
         save_index(index, meta, path)
     print(f"{args.index}: added {len(names):,}, now {len(index):,} documents", file=sys.stderr)
     return 0
@@ -91,7 +90,7 @@ def cmd_index_query(args: argparse.Namespace) -> int:
     path = Path(args.index)
     check_stdout(corpus_reads(args.corpus) + [("the index", path), ("the index's names file", names_path(path))])
     index, meta = load_index(path)
-    names, fps, n_tokens = _index_documents(args, _index_hasher(args, meta, path))
+    names, fps, n_tokens = _index_documents(args, index_hasher(args, meta, path))
     offsets, ids, distances = index.query_many(fps, n_tokens=n_tokens)  # a token-less query matches nothing
     out = sys.stdout
     for q, name in enumerate(names):
@@ -111,19 +110,6 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 
 def _index_writes(path: Path) -> list[tuple[str, Path]]:
     return [("the index", path), ("the index's names file", names_path(path))]
-
-
-def _index_hasher(args: argparse.Namespace, meta: dict, index_path: Path) -> CommandHasher:
-    """The hasher an existing index was built with; --model only if it is that one; its input settings."""
-    model = meta.get("model")
-    if args.model and (model is None or not same_path(Path(args.model), Path(model))):
-        raise CliError(f"{index_path} was built with {model or 'the embedded model'}; --model {args.model} "
-                       "makes other fingerprints (leave --model out)")
-    # The build's model, --input-type and --html-content are those of add and query.
-    args.model = model
-    args.input_type = args.input_type or meta.get("input_type")
-    args.html_content = args.html_content or meta.get("html_content")
-    return hasher_from_args(args)
 
 
 def _index_documents(args: argparse.Namespace,
@@ -154,19 +140,3 @@ def _with_tokens(names: list[str], fps: np.ndarray, n_tokens: np.ndarray) -> tup
         print(f"simdup: {skipped:,} document(s) without tokens not indexed (never near-duplicates)",
               file=sys.stderr)
     return [n for n, h in zip(names, has.tolist()) if h], fps[has]
-
-
-def _ids(names: list[str]) -> np.ndarray:
-    return hash_strings([name.encode("utf-8") for name in names])
-
-
-def _add_documents(index: SimHashIndex, meta: dict, names: list[str], fps: np.ndarray) -> None:
-    """Add named documents to the index and to its names, refusing repeated ids."""
-    ids = _ids(names)
-    clash = [n for n, i in zip(names, ids.tolist()) if i in index or f"{i:016x}" in meta["names"]]
-    if clash:
-        raise CliError(f"document id {clash[0]!r} is already in the index")
-    if len(set(names)) != len(names):
-        raise CliError("document ids must be unique (use --id-field)")
-    index.add_many(fps, ids)
-    meta["names"].update({f"{i:016x}": n for i, n in zip(ids.tolist(), names)})

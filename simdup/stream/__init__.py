@@ -213,12 +213,16 @@ class FileDedup:
         prefixes = list(id_prefixes) if id_prefixes is not None else [""] * len(paths)
         self.sources = [_Source(open_corpus(p, text_field, id_field, skip_bad), prefix)
                         for p, prefix in zip(paths, prefixes)]
-        self.index = against if isinstance(against, SimHashIndex) else None
-        if self.index is not None and not self.hasher.__sklearn_is_fitted__():
-            raise ValueError("an index as `against` holds fingerprints of a fitted hasher: pass that hasher, fitted")
+        self.index: SimHashIndex | None = None
         # Reference corpus files are read after the inputs: the documents' numbers are a plain run's.
-        self.reference_sources = [] if against is None or self.index is not None else [
-            _Source(open_corpus(p, text_field, id_field, skip_bad), "") for p in against]
+        self.reference_sources: list[_Source] = []
+        if isinstance(against, SimHashIndex):
+            if not self.hasher.__sklearn_is_fitted__():
+                raise ValueError("an index as `against` holds fingerprints of a fitted hasher: pass that hasher, "
+                                 "fitted")
+            self.index = against
+        elif against is not None:
+            self.reference_sources = [_Source(open_corpus(p, text_field, id_field, skip_bad), "") for p in against]
         self.reference_name = reference_name or (lambda key: f"{key:016x}")
         self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
         self._stack = ExitStack()
@@ -602,14 +606,15 @@ class FileDedup:
             m = members[a:a + chunk]
             kept = result.representative[m]
             reason = evidence.reason[m]
-            yield list(zip(self._names(m), number[a:a + chunk].tolist(),
+            yield list(zip(self.ids(m), number[a:a + chunk].tolist(),
                            self._named(kept, result.kept_reference, m, kept < 0),
                            self._named(evidence.match[m], evidence.reference, m, reason == REASONS.index("reference")),
                            [None if d < 0 else d for d in evidence.distance[m].tolist()],
                            [None if j != j else j for j in np.round(evidence.jaccard[m], 4).tolist()],  # NaN: none
                            names[reason].tolist()))
 
-    def _names(self, docs: npt.NDArray[np.int64]) -> list[str]:
+    def ids(self, docs: npt.NDArray[np.int64]) -> list[str]:
+        """The ids of documents (numbers of the inputs', or past them of a reference corpus's), read from the spill."""
         return [x.decode("utf-8", "surrogatepass") for x in self._ids.read(docs)]
 
     def _named(self, docs: npt.NDArray[np.int64], reference: npt.NDArray[Any] | None, rows: npt.NDArray[np.int64],
@@ -618,11 +623,11 @@ class FileDedup:
         out = np.full(len(docs), None, dtype=object)
         local = docs >= 0
         if local.any():
-            out[local] = self._names(docs[local])
+            out[local] = self.ids(docs[local])
         if from_reference.any():
             assert reference is not None
             keys = reference[rows[from_reference]]
-            out[from_reference] = (self._names(self.n_documents + keys.astype(np.int64)) if self.index is None
+            out[from_reference] = (self.ids(self.n_documents + keys.astype(np.int64)) if self.index is None
                                    else [self.reference_name(key) for key in keys.tolist()])
         return out.tolist()
 
