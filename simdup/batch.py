@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._validation import as_fingerprint_vector, check_k, is_int
-from .clustering import REASONS, Evidence, KeepRule, ReferenceMatches, choose_kept, cluster_winners, clusters, settle
+from .clustering import REASONS, Evidence, KeepRule, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
 from .index import SimHashIndex
 from .reference import match_reference, reference_index

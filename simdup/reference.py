@@ -48,7 +48,9 @@ def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64]
     k : int
     jaccard : callable, optional
         ``jaccard(doc, key)``: Jaccard of new documents and reference
-        documents (by index id). None: fingerprints alone decide.
+        documents (by index id); NaN for a reference document whose text is
+        not available, which then matches by fingerprint alone. None:
+        fingerprints alone decide.
     threshold : float, optional
         The Jaccard a match needs (with ``jaccard``).
     threads : int, default=1
@@ -61,13 +63,25 @@ def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64]
         distance, then smallest id) whose Jaccard passes, or without
         ``jaccard`` the nearest candidate.
     """
+    return choose_matches(*reference_candidates(fps, n_tokens, index, k, threads), len(fps), jaccard, threshold)
+
+
+def reference_candidates(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], index: SimHashIndex, k: int,
+                         threads: int = 1) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64],
+                                                    npt.NDArray[np.uint8]]:
+    """Every (new document, reference id, distance) within ``k`` bits, by document, nearest first, then by id."""
     if k > index.k:
         raise ValueError(f"the reference index answers queries within {index.k} bits; k={k} needs an index "
                          f"built with k >= {k}")
     offsets, ids, dist = index.query_many(fps, n_threads=threads, n_tokens=n_tokens)
     within = dist <= k  # (an index with a larger k answers farther)
     doc = np.repeat(np.arange(len(fps), dtype=np.int64), np.diff(offsets))[within]
-    ids, dist = ids[within], dist[within]
+    return doc, ids[within], dist[within]
+
+
+def choose_matches(doc: npt.NDArray[np.int64], ids: npt.NDArray[np.uint64], dist: npt.NDArray[np.uint8], n: int,
+                   jaccard: JaccardFunction | None = None, threshold: float | None = None) -> ReferenceMatches:
+    """Each document's match among its candidates (:func:`reference_candidates`): see :func:`match_reference`."""
     if not len(doc):
         return ReferenceMatches(np.empty(0, np.int64), np.empty(0, ids.dtype), np.empty(0, np.uint8),
                                 np.empty(0, np.float64))
@@ -78,7 +92,7 @@ def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64]
     if jaccard is None:
         return ReferenceMatches(doc[first], ids[first], dist[first], np.full(int(first.sum()), np.nan))
     assert threshold is not None
-    chosen = np.full(len(fps), -1, np.int64)
+    chosen = np.full(n, -1, np.int64)
     jac_of = np.full(len(doc), np.nan)
     by_rank = np.argsort(rank, kind="stable")
     bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
@@ -89,7 +103,7 @@ def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64]
             continue
         jac = jaccard(doc[rows], ids[rows].astype(np.int64))  # (the ids of a corpus's index are positions)
         jac_of[rows] = jac
-        ok = rows[jac >= threshold]
+        ok = rows[(jac >= threshold) | np.isnan(jac)]  # NaN: no text to check, the fingerprint decides
         chosen[doc[ok]] = ok
     matched = np.flatnonzero(chosen >= 0)
     rows = chosen[matched]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,20 +91,43 @@ def test_against_a_corpus_and_an_index_remove_exactly_the_planted_copies(corpora
     index = d / "ref.idx"
     built = simdup_run("index", "build", str(paths["reference"]), "-o", str(index), "-k", str(K), "--model", model, "-q")
     assert built.returncode == 0, built.stderr
-    outputs = {}
-    for kind, against in (("corpus", paths["reference"]), ("index", index)):
+    outputs, files = {}, {}
+    for kind, against in (("corpus", [paths["reference"]]), ("index", [index]),
+                          ("index+text", [index, paths["reference"]])):
         out, clusters = d / f"out-{kind}.jsonl", d / f"clusters-{kind}.csv"
-        result = simdup_run("dedup", str(paths["new"]), "-o", str(out), "--clusters", str(clusters), "--against",
-                            str(against), "--model", model, "-k", str(K), "--json", "-q")
+        options = [x for path in against for x in ("--against", str(path))]
+        result = simdup_run("dedup", str(paths["new"]), "-o", str(out), "--clusters", str(clusters), *options,
+                            "--model", model, "-k", str(K), "--json", "-q")
         assert result.returncode == 0, result.stderr
         summary = json.loads(result.stdout)
-        assert summary["reference"]["kind"] == kind and summary["reference"]["verified"] == (kind == "corpus")
+        verified = kind != "index"
+        assert summary["reference"]["kind"] == kind.split("+")[0] and summary["reference"]["verified"] == verified
         assert summary["reference"]["documents"] == len(corpora["reference"])
         assert summary["reference"]["matched"] == len(corpora["cross"])
         assert summary["duplicates_removed"] == len(corpora["cross"]) + len(corpora["within"])
-        check_planted(clusters_file(clusters), corpora, verified=kind == "corpus")
-        outputs[kind] = out.read_bytes()
-    assert outputs["corpus"] == outputs["index"]  # the same kept records, byte for byte
+        check_planted(clusters_file(clusters), corpora, verified=verified)
+        outputs[kind], files[kind] = out.read_bytes(), clusters.read_bytes()
+    assert outputs["corpus"] == outputs["index"] == outputs["index+text"]  # the same kept records, byte for byte
+    # The index with the reference's text verifies each match: the corpus reference's clusters file exactly.
+    assert files["index+text"] == files["corpus"] != files["index"]
+
+
+def test_an_index_whose_text_lacks_a_document_matches_it_by_fingerprint(corpora: dict, tmp_path: Path) -> None:
+    paths, model = corpora["paths"], str(corpora["model"])
+    index = tmp_path / "ref.idx"
+    assert simdup_run("index", "build", str(paths["reference"]), "-o", str(index), "-k", str(K), "--model", model,
+                      "-q").returncode == 0
+    source = next(iter(corpora["cross"].values()))
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("".join(json.dumps(r) + "\n" for r in corpora["reference"] if r["id"] != source))
+    result = simdup_run("dedup", str(paths["new"]), "-o", str(tmp_path / "out.jsonl"), "--against", str(index),
+                        "--against", str(partial), "--model", model, "-k", str(K), "--json", "-q",
+                        "--clusters", str(tmp_path / "c.csv"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reference"]["unverified"] == 1
+    rows = {r["id"]: r for r in clusters_file(tmp_path / "c.csv")}
+    unverified = [r for r in rows.values() if r["reason"] == "reference" and r["jaccard"] == ""]
+    assert [r["matched_id"] for r in unverified] == [source]
 
 
 def test_file_dedup_against_a_corpus_equals_dedup_against_documents(corpora: dict) -> None:
@@ -196,7 +220,7 @@ def test_update_writes_a_new_index_without_a_reference(corpora: dict, tmp_path: 
 @pytest.mark.parametrize("extra, message", [
     (["--update", "{dir}/new.jsonl"], "already exists"),
     (["--against", "{ref}", "--update", "{dir}/x.idx"], "build an index of it"),
-    (["--against", "{idx}", "--against", "{ref}"], "only --against"),
+    (["--against", "{idx}", "--against", "{idx2}"], "a second index"),
     (["--against", "{dir}/missing.jsonl"], "no such file"),
     (["--against", "{out}"], "would overwrite"),
 ])
@@ -204,9 +228,11 @@ def test_bad_reference_options_get_one_line_errors(corpora: dict, tmp_path: Path
                                                    message: str) -> None:
     index = tmp_path / "ref.idx"
     assert simdup_run("index", "build", str(corpora["paths"]["reference"]), "-o", str(index), "-q").returncode == 0
+    shutil.copy(index, tmp_path / "ref2.idx")
     out = tmp_path / "out.jsonl"  # the output: here an (empty) corpus too, to be named as a reference
     out.write_text("")
-    fill = {"dir": str(corpora["dir"]), "ref": str(corpora["paths"]["reference"]), "idx": str(index), "out": str(out)}
+    fill = {"dir": str(corpora["dir"]), "ref": str(corpora["paths"]["reference"]), "idx": str(index), "out": str(out),
+            "idx2": str(tmp_path / "ref2.idx")}
     result = simdup_run("dedup", str(corpora["paths"]["new"]), "-o", str(out), *[x.format(**fill) for x in extra],
                         "-q")
     assert result.returncode != 0

@@ -1,7 +1,9 @@
 """``simdup dedup --against REF [--update INDEX]``: the reference a run is checked against, and the index it updates.
 
-REF is a saved index (``simdup index build``; fingerprints only) or corpus
-files (read with the input, never written). ``--update INDEX`` adds the
+REF is a saved index (``simdup index build``; fingerprints only), corpus
+files (read with the input, never written), or an index and the corpus files
+holding its documents' text (the index finds the matches, the files' text
+verifies them). ``--update INDEX`` adds the
 kept documents to INDEX after the run, atomically: the ``--against`` index
 itself, or a new index file. Used by :mod:`simdup.cli.dedup` (and its Dask
 run); imports no command module.
@@ -31,7 +33,7 @@ class Reference:
     Attributes
     ----------
     files : list of Path
-        Reference corpus files (empty for an index reference).
+        Reference corpus files; with an index, the files holding its documents' text.
     index : SimHashIndex or None
         The reference index, loaded.
     meta : dict
@@ -51,10 +53,11 @@ class Reference:
     @property
     def reads(self) -> list[tuple[str, Path]]:
         """The reference's files, as reads of :func:`~simdup.cli._common.check_paths`."""
+        reads = [("the --against corpus", f) for f in self.files]
         if self.index_path is not None:
-            return [("the --against index", self.index_path),
-                    ("the --against index's names file", names_path(self.index_path))]
-        return [("the --against corpus", f) for f in self.files]
+            reads += [("the --against index", self.index_path),
+                      ("the --against index's names file", names_path(self.index_path))]
+        return reads
 
     @property
     def writes(self) -> list[tuple[str, Path]]:
@@ -87,26 +90,27 @@ def reference_of(args: argparse.Namespace) -> Reference:
     Raises
     ------
     CliError
-        An index among several ``--against`` sources, ``--update`` of an
-        existing file other than the ``--against`` index, or ``--update``
-        with a corpus reference.
+        Two indexes, ``--update`` of an existing file other than the
+        ``--against`` index, or ``--update`` with a corpus reference.
     """
     sources = args.against or []
     ref = Reference(update=Path(args.update) if args.update else None)
     indexes = [Path(s) for s in sources if is_index(Path(s))]
+    texts = [s for s in sources if not is_index(Path(s))]
+    if texts:
+        ref.files, _ = input_files(texts)
     if indexes:
-        if len(sources) > 1:
-            raise CliError(f"{indexes[0]}: an index reference is the only --against (give one index, or corpus files)")
+        if len(indexes) > 1:
+            raise CliError(f"{indexes[1]}: a second index; --against takes one index (and the corpus files "
+                           "holding its documents' text)")
         ref.index_path = indexes[0]
         ref.index, ref.meta = load_index(ref.index_path)
         if ref.index.k < args.k:
             warn(f"{ref.index_path} answers queries within {ref.index.k} bits: documents match it within "
                  f"{ref.index.k}, not -k {args.k} (`simdup index build -k {args.k}` makes an index that matches "
                  f"within {args.k})")
-    elif sources:
-        ref.files, _ = input_files(sources)
     if ref.update is not None:
-        if ref.files:
+        if ref.files and ref.index is None:
             raise CliError("--update adds the kept documents to an index, and the --against reference is a corpus: "
                            "build an index of it with `simdup index build`, then use --against INDEX --update INDEX")
         if not ref.in_place and (ref.update.exists() or names_path(ref.update).exists()):

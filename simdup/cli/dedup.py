@@ -57,10 +57,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
                    "id, cluster, kept_id, matched_id, distance, jaccard, reason (.csv, .jsonl, else tab-separated; "
                    "the README describes each column)")
     p.add_argument("--against", action="append", metavar="REF",
-                   help="also remove every document that is a near-duplicate of a reference: a saved index "
-                   "(`simdup index build`; fingerprints only, so matches are not verified and are fingerprinted "
-                   "with the index's model) or corpus files (read with INPUT, never written; matches verified). "
-                   "Repeat for several reference files")
+                   help="also remove every document that is a near-duplicate of a reference: corpus files (read "
+                   "with INPUT, never written; matches verified), or a saved index (`simdup index build`; INPUT is "
+                   "fingerprinted with its model), whose matches are verified on the text of the corpus files also "
+                   "given (only the matched documents' text is kept), or by fingerprint alone without them. Repeat "
+                   "for several files")
     p.add_argument("--update", metavar="INDEX",
                    help="after the run, add the kept documents to INDEX, atomically: the --against index (updated "
                    "in place), or a new index (the --against index's documents and the kept ones, or the kept "
@@ -140,6 +141,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                    memory_limit=args.memory_limit, tmp_dir=args.tmp_dir, text_field=args.text_field,
                    id_field=args.id_field, skip_bad=args.skip_bad, id_prefixes=prefixes,
                    against=ref.index if ref.index is not None else ref.files or None, reference_name=ref.name,
+                   reference_text=ref.files if ref.index is not None else None,
                    progress=progress_bars(args)) as run:
         result = run.run()
         for warning in run.warnings:

@@ -21,10 +21,13 @@ from .._atomic import check_writable
 from ..corpus import open_corpus
 from ..index import SimHashIndex
 from ._common import (
-    CliError, CommandHasher, check_paths, check_stdout, corpus_reads, hasher_from_args, model_reads, progress,
-    same_path,
+    CommandHasher, check_paths, check_stdout, corpus_reads, hasher_from_args, model_reads, progress,
 )
 from ._index_names import add_documents, index_hasher, index_lock, load_index, names_path, save_index
+
+
+BATCH = 8192
+"""Documents fingerprinted at a time: one call into the core, and bounded memory."""
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -114,18 +117,29 @@ def _index_writes(path: Path) -> list[tuple[str, Path]]:
 
 def _index_documents(args: argparse.Namespace,
                      hashers: CommandHasher) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names, fingerprints and token counts of CORPUS's documents, each file read with its format's settings."""
+    """Names, fingerprints and token counts of CORPUS's documents, each file read with its format's settings.
+
+    Texts are fingerprinted a batch at a time and not kept: a corpus larger than memory can be indexed
+    (its names and fingerprints stay, about 100 bytes a document).
+    """
     names: list[str] = []
     fps, counts = [], []
     for path in args.corpus:
         corpus = open_corpus(path, args.text_field, args.id_field)
-        texts = []
+        hasher = hashers.for_corpus(corpus.format)
+        texts: list = []
         for doc_id, text in progress(corpus.records(), args, desc="reading"):
             names.append(doc_id)
             texts.append(text)
-        f, n = hashers.for_corpus(corpus.format).transform(texts, return_n_tokens=True)
-        fps.append(f)
-        counts.append(n)
+            if len(texts) == BATCH:
+                f, n = hasher.transform(texts, return_n_tokens=True)
+                fps.append(f)
+                counts.append(n)
+                texts = []
+        if texts:
+            f, n = hasher.transform(texts, return_n_tokens=True)
+            fps.append(f)
+            counts.append(n)
     if not fps:
         return names, np.empty(0, np.uint64), np.empty(0, np.int64)
     return names, np.concatenate(fps), np.concatenate(counts)

@@ -69,7 +69,8 @@ from ..corpus import Corpus, CorpusError, open_corpus, write_lines
 from ..hasher import SimHasher
 from ..idf import IdfTable
 from ..index import SimHashIndex
-from ..reference import match_reference, reference_index
+from .._core import hash_strings
+from ..reference import choose_matches, match_reference, reference_candidates, reference_index
 from . import _spill, _worker
 from ._df import DfCounter
 from ._memory import cpu_seconds, default_limit, peak_rss, release_free_memory
@@ -147,6 +148,13 @@ class FileDedup:
     reference_name : callable, optional
         ``reference_name(id)``: the name of an index id in the clusters rows
         (default: the id in hexadecimal).
+    reference_text : sequence of path-like, optional
+        With an index as ``against``: corpus files holding the text of its
+        documents, under the ids whose XXH64 are the index's ids (as
+        ``simdup index`` and :class:`~simdup.Deduper` store them). The
+        documents the index matches are read from them, and the matches
+        verified on their text; one missing from them matches by its
+        fingerprint alone (counted in ``reference["unverified"]``).
     progress : callable, optional
         A tqdm-like factory, as for :func:`simdup.dedup`.
 
@@ -190,6 +198,7 @@ class FileDedup:
                  id_prefixes: Sequence[str] | None = None,
                  against: Sequence[str | os.PathLike[str]] | SimHashIndex | None = None,
                  reference_name: Callable[[int], str] | None = None,
+                 reference_text: Sequence[str | os.PathLike[str]] | None = None,
                  progress: ProgressFactory | None = None) -> None:
         self.k = check_k(k, MAX_K)
         self.verify = check_verify(verify)
@@ -224,6 +233,9 @@ class FileDedup:
         elif against is not None:
             self.reference_sources = [_Source(open_corpus(p, text_field, id_field, skip_bad), "") for p in against]
         self.reference_name = reference_name or (lambda key: f"{key:016x}")
+        if reference_text and self.index is None:
+            raise ValueError("reference_text holds the text of an index's documents: it needs an index as `against`")
+        self.reference_text = [open_corpus(p, text_field, id_field, skip_bad) for p in reference_text or []]
         self.text_field, self.id_field, self.skip_bad = text_field, id_field, skip_bad
         self._stack = ExitStack()
         self.tmp = scratch_directory(tempfile.gettempdir() if tmp_dir is None else tmp_dir, "simdup-spill")
@@ -439,12 +451,19 @@ class FileDedup:
                 index = reference_index(all_fps[n:], all_tokens[n:], self.k)
                 check = None if self.verify is None else (lambda a, b: self._jaccard(pool, a, n + b))
                 kind, size, within = "corpus", len(all_fps) - n, self.k
+                matches = match_reference(fps, n_tokens, index, within, check, self.verify, threads=self.jobs)
             else:
-                index, check, kind, size, within = self.index, None, "index", len(self.index), \
-                    min(self.k, self.index.k)
-            matches = match_reference(fps, n_tokens, index, within, check, self.verify, threads=self.jobs)
+                kind, size, within = "index", len(self.index), min(self.k, self.index.k)
+                candidates = reference_candidates(fps, n_tokens, self.index, within, self.jobs)
+                check = None
+                if self.verify is not None and self.reference_text:
+                    check = self._reference_texts(pool, np.unique(candidates[1]))
+                matches = choose_matches(*candidates, n, check, self.verify)
             described = {"kind": kind, "documents": size, "k": within, "verified": check is not None}
-            self.timings["reference"] = time.perf_counter() - start
+            if check is not None and kind == "index":
+                described["unverified"] = int(np.isnan(matches.jaccard).sum())
+            # (reading a reference's text is a phase of its own)
+            self.timings["reference"] = time.perf_counter() - start - self.timings.get("reference_text", 0.0)
         start = time.perf_counter()
         settled = settle(fps, pairs.i, pairs.j, pairs.distance, jaccard, self.keep,
                          None if lengths is None else lengths[:n], matches)
@@ -452,6 +471,55 @@ class FileDedup:
         return DedupResult(fps, n_tokens, settled.labels, settled.representative,
                            settled.representative == np.arange(n), settled.distance, pairs, jaccard,
                            evidence=settled.evidence, kept_reference=settled.kept_reference, reference=described)
+
+    def _reference_texts(self, pool: Pool, keys: npt.NDArray[np.uint64]) -> Callable[..., npt.NDArray[np.float64]]:
+        """Read the text of the index's documents ``keys`` from ``reference_text`` into the text spill.
+
+        Returns the Jaccard function of :func:`~simdup.reference.choose_matches`
+        (``jaccard(doc, key)``, NaN for a key whose text was not found). The
+        files are read once; only the texts wanted are kept, prepared as the
+        inputs' are, after the inputs' in the spill.
+        """
+        start = time.perf_counter()
+        prepare = self.hasher._preparer()
+        found_keys: list[npt.NDArray[np.uint64]] = []
+        for corpus in self.reference_text:
+            batch: list[tuple[str, Any]] = []
+            for record in corpus.records():
+                batch.append(record)
+                if len(batch) == 8192:
+                    found_keys.append(self._spill_wanted(batch, keys, prepare))
+                    batch = []
+            found_keys.append(self._spill_wanted(batch, keys, prepare))
+        self._text.finish()
+        found = np.concatenate(found_keys) if found_keys else np.empty(0, np.uint64)
+        # A key's text is its first occurrence (an id repeated in the files is read once).
+        found, first = np.unique(found, return_index=True)
+        row = self.n_documents + first
+        self.timings["reference_text"] = time.perf_counter() - start
+
+        def jaccard(doc: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+            key = key.astype(np.uint64)  # (choose_matches passes the ids as int64: the same bits)
+            at = np.minimum(np.searchsorted(found, key), max(len(found) - 1, 0))
+            has = found[at] == key if len(found) else np.zeros(len(key), bool)
+            out = np.full(len(doc), np.nan)
+            if has.any():
+                out[has] = self._jaccard(pool, doc[has], row[at[has]])
+            return out
+
+        return jaccard
+
+    def _spill_wanted(self, batch: list[tuple[str, Any]], keys: npt.NDArray[np.uint64], prepare: Any
+                      ) -> npt.NDArray[np.uint64]:
+        """Spill the prepared text of the records of ``batch`` whose id hashes to one of ``keys``; their keys."""
+        if not batch:
+            return np.empty(0, np.uint64)
+        hashed = hash_strings([doc_id.encode("utf-8", "surrogatepass") for doc_id, _ in batch])
+        wanted = np.flatnonzero(np.isin(hashed, keys))
+        if len(wanted):
+            self._text.add(*_spill.write(str(self.tmp), "reference-text",
+                                         [prepare.text_bytes(batch[x][1]) for x in wanted.tolist()]))
+        return hashed[wanted]
 
     def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit."""
@@ -488,8 +556,10 @@ class FileDedup:
 
         Returns each document's row in the spill of sets (-1: none), 4 bytes a document.
         """
-        if self._set_row is None:
-            self._set_row = np.full(self._ids.n_docs, -1, dtype=np.int32)
+        rows = self._text.n_docs  # (a reference's texts may have been added since the last call)
+        if self._set_row is None or len(self._set_row) < rows:
+            old = np.empty(0, np.int32) if self._set_row is None else self._set_row
+            self._set_row = np.concatenate([old, np.full(rows - len(old), -1, dtype=np.int32)])
         set_row = self._set_row
         need = np.zeros(len(set_row), dtype=bool)
         need[i] = True
