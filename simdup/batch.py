@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._validation import as_fingerprint_vector, check_k, is_int
-from .clustering import REASONS, Evidence, KeepRule, choose_kept, cluster_winners, clusters, settle
+from .clustering import REASONS, Evidence, KeepRule, Settled, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
 from .index import SimHashIndex
 from .reference import match_reference, reference_index
@@ -337,10 +337,7 @@ def dedup(
     hasher = SimHasher() if hasher is None else hasher
     n = len(docs)
     if not docs:
-        empty = np.empty(0, np.int64)
-        return DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
-                           np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)), None, timings,
-                           *_settled_parts(settle(np.empty(0, np.uint64), empty, empty, np.empty(0, np.uint8), None)))
+        return empty_result(timings)
     # A reference of documents is fitted on and fingerprinted with the new ones: one hasher for both.
     everything = docs + reference_docs if reference_docs else docs
     if not hasher.__sklearn_is_fitted__():
@@ -385,13 +382,24 @@ def dedup(
     lengths = [document_length(d) for d in docs] if keep == "longest" else None
     settled = settle(fps, pairs.i, pairs.j, pairs.distance, jaccard, keep, lengths, matches)
     timings["cluster"] = time.perf_counter() - start
+    return settled_result(fps, n_tokens, settled, pairs, jaccard, timings, described)
+
+
+def settled_result(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], settled: Settled, pairs: Pairs,
+                   jaccard: npt.NDArray[np.float64] | None, timings: dict[str, float],
+                   reference: dict[str, Any] | None = None) -> DedupResult:
+    """The :class:`DedupResult` of documents whose links are settled (:func:`simdup.clustering.settle`)."""
     return DedupResult(fps, n_tokens, settled.labels, settled.representative,
-                       settled.representative == np.arange(n), settled.distance, pairs, jaccard, timings,
-                       *_settled_parts(settled), reference=described)
+                       settled.representative == np.arange(len(fps)), settled.distance, pairs, jaccard, timings,
+                       settled.evidence, settled.kept_reference, reference)
 
 
-def _settled_parts(settled: Any) -> tuple[Evidence, Any]:
-    return settled.evidence, settled.kept_reference
+def empty_result(timings: dict[str, float] | None = None) -> DedupResult:
+    """The result of no documents."""
+    empty = np.empty(0, np.int64)
+    fps = np.empty(0, np.uint64)
+    return settled_result(fps, empty, settle(fps, empty, empty, np.empty(0, np.uint8), None),
+                          Pairs(empty, empty, np.empty(0, np.uint8)), None, timings or {})
 
 
 def document_length(doc: object) -> int:

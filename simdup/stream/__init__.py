@@ -23,6 +23,9 @@ phases:
 5. **verify**: the documents linked are shingled once, from the spill, into
    a spill of shingle sets; the links' exact Jaccard is then computed in
    chunks of pairs whose sets fit the memory limit.
+   **reference** (with ``against``): each document's match in a reference
+   (:mod:`simdup.reference`): corpus files read with the inputs, or an index
+   whose matched documents' text may be read from ``reference_text``.
 6. **cluster**, then **write**: the kept records copied from the input's
    own bytes (JSON Lines and text: runs of kept lines; other formats through
    their :class:`~simdup.corpus.Corpus` writer), compressed on ``jobs`` threads.
@@ -56,12 +59,13 @@ from ..batch import (
     DEFAULT_VERIFY,
     MAX_K,
     DedupResult,
-    Pairs,
     ProgressFactory,
     ShingleSize,
     _links,
     check_shingle_size,
     check_verify,
+    empty_result,
+    settled_result,
     verify_links,
 )
 from ..clustering import REASONS, settle
@@ -284,11 +288,7 @@ class FileDedup:
             if self.n_documents:
                 self.result = self._dedup(pool, fps, n_tokens, lengths)
             else:
-                empty = np.empty(0, np.int64)
-                settled = settle(np.empty(0, np.uint64), empty, empty, np.empty(0, np.uint8), None)
-                self.result = DedupResult(np.empty(0, np.uint64), empty, empty, empty, np.empty(0, bool),
-                                          np.empty(0, np.int32), Pairs(empty, empty, np.empty(0, np.uint8)),
-                                          evidence=settled.evidence)
+                self.result = empty_result()
         # Inline (one job) the work's memory and time are this process's own.
         self.peak_rss = peak_rss()
         workers = [u for pid, u in self._workers.items() if pid != os.getpid()]
@@ -468,9 +468,7 @@ class FileDedup:
         settled = settle(fps, pairs.i, pairs.j, pairs.distance, jaccard, self.keep,
                          None if lengths is None else lengths[:n], matches)
         self.timings["cluster"] = time.perf_counter() - start
-        return DedupResult(fps, n_tokens, settled.labels, settled.representative,
-                           settled.representative == np.arange(n), settled.distance, pairs, jaccard,
-                           evidence=settled.evidence, kept_reference=settled.kept_reference, reference=described)
+        return settled_result(fps, n_tokens, settled, pairs, jaccard, {}, described)
 
     def _reference_texts(self, pool: Pool, keys: npt.NDArray[np.uint64]) -> Callable[..., npt.NDArray[np.float64]]:
         """Read the text of the index's documents ``keys`` from ``reference_text`` into the text spill.
