@@ -161,12 +161,13 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                     run.write_each(targets, level=args.compress_level)
         if args.clusters:
             write_cluster_rows(Path(args.clusters), run.cluster_rows())
+        timings = {**result.timings, "write": time.perf_counter() - start}
         updated = None
         if ref.update is not None:
+            start = time.perf_counter()
             add = np.flatnonzero(result.keep & (result.n_tokens > 0))  # a token-less document matches nothing
             updated = update_index(args, ref, run.ids(add), result.fingerprints[add])
-        write_seconds = time.perf_counter() - start
-        timings = {**result.timings, "write": write_seconds}
+            timings["update"] = time.perf_counter() - start
         summary = summarize_result(result, timings=timings, candidate_pairs=run.candidate_pairs,
                                    peak_rss=max(run.peak_rss, peak_rss()), peak_rss_workers=run.peak_rss_workers,
                                    cpu_seconds=run.cpu_seconds + cpu_seconds() - cpu_start)
