@@ -190,7 +190,8 @@ class Explanation:
         lines.append(f"shingle Jaccard {self.jaccard:.3f} ({self._shingle_kind()}: {self.shingles_shared} shared of "
                      f"{self.shingles_a + self.shingles_b - self.shingles_shared}; {check})")
         if self.linked:
-            lines.append(f"linked: dedup with these settings links them, so they share a cluster ({self.reason})")
+            settings = f"-k {self.k} " + ("--no-verify" if self.verify is None else f"--verify {self.verify}")
+            lines.append(f"linked: `simdup dedup {settings}` links them, so they share a cluster")
         else:
             lines.append(f"not linked: {self.reason} (they may still share a cluster through other documents)")
         unit = self.diff_unit

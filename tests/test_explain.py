@@ -370,3 +370,19 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["explain", "a", "b", "--ngram", "2"])  # fitting options need --corpus
     assert "for fitting on --corpus" in capsys.readouterr().err
+
+
+def test_the_readme_shows_what_the_command_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ simdup explain 1125 522 --corpus data/reuters-sample.jsonl.gz\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    code, out, _ = run(capsys, "explain", "1125", "522", "--corpus", str(SAMPLE), "-q")
+    assert code == 0
+    assert out.replace(str(SAMPLE), "data/reuters-sample.jsonl.gz") == shown
+
+
+def test_cli_truncated_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress(b"some words of a document " * 50)[:40])
+    (tmp_path / "b.txt").write_text("x")
+    code, _, err = run(capsys, "explain", str(tmp_path / "a.txt.gz"), str(tmp_path / "b.txt"))
+    assert code == 1 and err.startswith("simdup: error:") and "a.txt.gz" in err and err.count("\n") == 1
