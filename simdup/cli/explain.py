@@ -61,7 +61,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                    help=f"changes shown; the rest are counted (default {DEFAULT_MAX_HUNKS})")
     p.add_argument("--max-part", type=_count, default=DEFAULT_MAX_PART, metavar="N",
                    help=f"words (characters) shown of one removed, added or unchanged stretch; a longer one shows "
-                   f"its first and last N/2 (default {DEFAULT_MAX_PART}; not applied to --json)")
+                   f"its first and last N/2 (default {DEFAULT_MAX_PART}; 0: all; not applied to --json)")
     p.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
     g = p.add_argument_group("fitting on --corpus (as `simdup dedup` without --model)")
     g.add_argument("--ngram", type=int, default=1, help="word n-grams up to this length as tokens (default 1)")
