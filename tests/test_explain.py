@@ -224,6 +224,8 @@ def test_bad_arguments() -> None:
         explain("a", "b", context=-1)
     with pytest.raises(ValueError, match="shingle_size"):
         explain("a", "b", shingle_size=0)
+    with pytest.raises(simdup.NotFittedError):
+        explain("a", "b", hasher=SimHasher())
 
 
 def test_long_texts_are_bounded() -> None:
