@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..corpus import Corpus, CorpusError, ParquetCorpus, _read_errors, format_of, open_binary, open_corpus
 from ..distance import hamming
 from ._common import CliError, check_stdout, corpus_reads, hasher_from_args, model_reads, progress
+from ._documents import corpus_records, file_format, one_document
 
-# Formats whose files hold many documents (hash: one line per record; compare refuses them).
-CORPUS_FORMATS = ("jsonl", "parquet", "warc")
 BATCH = 4096  # documents fingerprinted at a time: one call into the core, bounded memory
 
 
@@ -49,10 +46,10 @@ def cmd_hash(args: argparse.Namespace) -> int:
         batch.clear()
 
     for path in args.files:
-        kind = _file_format(path)
+        kind = file_format(path)
         hashers.for_corpus(kind)
         # A corpus file gives one line per record; any other file is one document.
-        items = _records(path, args, kind).records() if kind else iter([(path, _one_document(path))])
+        items = corpus_records(path, args, kind).records() if kind else iter([(path, one_document(path))])
         for item in progress(items, args):
             batch.append(item)
             if len(batch) >= BATCH:
@@ -67,45 +64,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     hasher = hasher_from_args(args).for_corpus()
     docs = []
     for path in (args.a, args.b):
-        kind = _file_format(path)
+        kind = file_format(path)
         if kind:
             raise CliError(f"{path}: a {kind} corpus holds many documents; compare takes two documents "
                            "(use `simdup hash` for a corpus's records)")
-        docs.append(_one_document(path))
+        docs.append(one_document(path))
     a, b = (int(fp) for fp in hasher.transform(docs))
     d = hamming(a, b)
     print(f"{a:016x}\t{args.a}\n{b:016x}\t{args.b}\ndistance {d}\tsimilarity {1 - d / 64:.4f}")
     return 0
-
-
-def _file_format(path: str) -> str | None:
-    """The corpus format of a `hash`/`compare` FILE, or None for a single document (.txt, .html, ...)."""
-    if path == "-" or Path(path).is_dir():
-        return None
-    try:
-        kind = format_of(path)
-    except CorpusError:
-        return None
-    return kind if kind in CORPUS_FORMATS else None
-
-
-def _one_document(path: str) -> bytes:
-    """A file as one document: standard input for ``-``; ``.gz``/``.zst`` decompressed (checked whole)."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    file = Path(path)
-    try:
-        if file.suffix.lower() in (".gz", ".zst"):
-            with open_binary(file) as f:
-                return f.read()
-        return file.read_bytes()
-    except _read_errors() as exc:  # gzip, zlib and zstd errors too: truncated or corrupt
-        if isinstance(exc, OSError) and exc.strerror:
-            raise CliError(f"cannot read {path}: {exc.strerror}") from None
-        raise CliError(f"{path}: cannot read (truncated or corrupt: {exc})") from None
-
-
-def _records(path: str, args: argparse.Namespace, kind: str) -> Corpus:
-    if kind == "parquet":
-        return ParquetCorpus(Path(path), args.text_field, args.id_field)
-    return open_corpus(path, args.text_field, args.id_field)
