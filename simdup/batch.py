@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, hf
 from ._validation import as_fingerprint_vector, check_k, is_int
 from .hasher import SimHasher
 
@@ -181,6 +181,10 @@ class DedupResult:
         Shingle Jaccard similarity of each pair when verification ran.
     timings : dict
         Seconds spent per phase.
+    dataset : datasets.Dataset or None
+        When ``docs`` was a Hugging Face Dataset: its kept rows, every
+        column, in order (``ds.select`` of the kept rows: an indices
+        mapping, no copy); else None.
     """
 
     fingerprints: npt.NDArray[np.uint64]
@@ -192,6 +196,7 @@ class DedupResult:
     pairs: Pairs
     jaccard: npt.NDArray[np.float64] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    dataset: Any = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -279,12 +284,16 @@ def dedup(
     verify: float | None = DEFAULT_VERIFY,
     shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
     progress: ProgressFactory | None = None,
+    text_field: str | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
 
     Parameters
     ----------
-    docs : iterable of str or bytes
+    docs : iterable of str or bytes, or datasets.Dataset
+        The documents; or a Hugging Face ``datasets.Dataset`` whose column
+        ``text_field`` holds them (read in Arrow batches). The result's
+        ``dataset`` is then the Dataset's kept rows (every column).
     k : int, default=8
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates.
@@ -305,20 +314,43 @@ def dedup(
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
         wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
         object with ``update(n)`` and ``close()``. Called once a phase.
+    text_field : str, optional
+        For a Dataset ``docs``: the column of text (str) or bytes (HTML
+        pages). Default ``"text"``; the name ``simdup.stream.FileDedup``
+        and ``simdup dedup --text-field`` use for the same thing.
 
     Returns
     -------
     DedupResult
+
+    Examples
+    --------
+    >>> import datasets  # doctest: +SKIP
+    >>> ds = datasets.load_from_disk("corpus")  # doctest: +SKIP
+    >>> result = simdup.dedup(ds, text_field="content")  # doctest: +SKIP
+    >>> result.dataset.save_to_disk("corpus-dedup")  # doctest: +SKIP
 
     Raises
     ------
     TypeError
         ``docs`` is one document (a ``str`` or ``bytes``, whose characters
         would otherwise be taken as documents) or not iterable, or ``k`` is
-        not an int.
+        not an int; a ``DatasetDict`` (pick a split) or a streaming
+        ``IterableDataset``; ``text_field`` given with documents that are
+        not a Dataset.
     ValueError
-        ``k``, ``verify`` or ``shingle_size`` out of range.
+        ``k``, ``verify`` or ``shingle_size`` out of range; a Dataset
+        without the column ``text_field``, or whose column is not text or
+        has a null.
     """
+    if text_field is not None or hf.is_dataset(docs):
+        if not hf.is_dataset(docs):
+            raise TypeError(f"text_field names a column of a datasets.Dataset; docs is a {type(docs).__name__}")
+        dataset, texts = docs, hf.dataset_texts(docs, text_field)
+        result = dedup(texts, k, hasher=hasher, keep=keep, verify=verify, shingle_size=shingle_size,
+                       progress=progress)
+        result.dataset = hf.select_kept(dataset, result.keep)
+        return result
     if isinstance(docs, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"docs must be an iterable of documents, got a single document "
                         f"({type(docs).__name__}); wrap it in a list")
