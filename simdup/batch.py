@@ -284,7 +284,7 @@ def dedup(
     verify: float | None = DEFAULT_VERIFY,
     shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
     progress: ProgressFactory | None = None,
-    text_field: str | None = None,
+    text_column: str | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
 
@@ -292,7 +292,7 @@ def dedup(
     ----------
     docs : iterable of str or bytes, or datasets.Dataset
         The documents; or a Hugging Face ``datasets.Dataset`` whose column
-        ``text_field`` holds them (read in Arrow batches). The result's
+        ``text_column`` holds them (read in Arrow batches). The result's
         ``dataset`` is then the Dataset's kept rows (every column).
     k : int, default=8
         Documents whose fingerprints differ in at most ``k`` bits are
@@ -314,10 +314,11 @@ def dedup(
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
         wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
         object with ``update(n)`` and ``close()``. Called once a phase.
-    text_field : str, optional
+    text_column : str, optional
         For a Dataset ``docs``: the column of text (str) or bytes (HTML
-        pages). Default ``"text"``; the name ``simdup.stream.FileDedup``
-        and ``simdup dedup --text-field`` use for the same thing.
+        pages). Default ``"text"``. Named as in ``simdup.dask.dedup``, the
+        other dedup of a table, and as ``datasets`` names columns (the
+        command line's ``--text-field`` names a column of a saved Dataset).
 
     Returns
     -------
@@ -327,7 +328,7 @@ def dedup(
     --------
     >>> import datasets  # doctest: +SKIP
     >>> ds = datasets.load_from_disk("corpus")  # doctest: +SKIP
-    >>> result = simdup.dedup(ds, text_field="content")  # doctest: +SKIP
+    >>> result = simdup.dedup(ds, text_column="content")  # doctest: +SKIP
     >>> result.dataset.save_to_disk("corpus-dedup")  # doctest: +SKIP
 
     Raises
@@ -336,17 +337,17 @@ def dedup(
         ``docs`` is one document (a ``str`` or ``bytes``, whose characters
         would otherwise be taken as documents) or not iterable, or ``k`` is
         not an int; a ``DatasetDict`` (pick a split) or a streaming
-        ``IterableDataset``; ``text_field`` given with documents that are
+        ``IterableDataset``; ``text_column`` given with documents that are
         not a Dataset.
     ValueError
         ``k``, ``verify`` or ``shingle_size`` out of range; a Dataset
-        without the column ``text_field``, or whose column is not text or
+        without the column ``text_column``, or whose column is not text or
         has a null.
     """
-    if text_field is not None or hf.is_dataset(docs):
+    if text_column is not None or hf.is_dataset(docs):
         if not hf.is_dataset(docs):
-            raise TypeError(f"text_field names a column of a datasets.Dataset; docs is a {type(docs).__name__}")
-        dataset, texts = docs, hf.dataset_texts(docs, text_field)
+            raise TypeError(f"text_column names a column of a datasets.Dataset; docs is a {type(docs).__name__}")
+        dataset, texts = docs, hf.dataset_texts(docs, text_column)
         result = dedup(texts, k, hasher=hasher, keep=keep, verify=verify, shingle_size=shingle_size,
                        progress=progress)
         result.dataset = hf.select_kept(dataset, result.keep)

@@ -559,8 +559,9 @@ class HfCorpus(Corpus):
     (row numbers from 0 without it).
 
     Read with pyarrow straight from the Arrow files that ``state.json``
-    lists, a record batch at a time (memory-mapped: no copy of the dataset,
-    and no ``datasets`` import, which costs more than reading). Written with
+    lists, one record batch at a time (plain reads rather than a memory
+    map, so what stays resident is a batch, whatever the dataset's size; no
+    ``datasets`` import, which takes longer than reading 100,000 rows). Written with
     ``datasets`` (:meth:`write_kept`: ``load_from_disk``, ``select``,
     ``save_to_disk``), so the output is a saved Dataset with every column
     and the input's features. Needs ``pip install 'simdup[hf]'``.
@@ -611,10 +612,10 @@ class HfCorpus(Corpus):
 
     @contextmanager
     def _open(self, file: Path) -> Iterator[Any]:
-        """An Arrow stream reader of ``file`` (memory-mapped); its errors as a CorpusError naming it."""
+        """An Arrow stream reader of ``file``; its errors as a CorpusError naming it."""
         pa = self._pa
         try:
-            with pa.memory_map(str(file)) as source:
+            with pa.OSFile(str(file)) as source:
                 yield pa.ipc.open_stream(source)
         except CorpusError:
             raise  # the caller's, about a record (a ValueError too)
@@ -673,13 +674,21 @@ class HfCorpus(Corpus):
                 datasets.enable_progress_bars()
 
 
-def require_datasets(path: Path) -> Any:
-    """The ``datasets`` package, or a CorpusError telling how to install it (to write ``path``)."""
-    try:
-        import datasets
-    except ImportError:
-        raise CorpusError(f"{path}: writing a Hugging Face dataset needs datasets: "
-                          "pip install 'simdup[hf]'") from None
+def require_datasets(path: Path, load: bool = True) -> Any:
+    """The ``datasets`` package (None when not ``load``: only checked to be installed), or a CorpusError
+    telling how to install it (to write ``path``).
+
+    A check before a run need not load it: its import takes a second and
+    about 150 MB, which the run would hold from its start.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is None:
+        raise CorpusError(f"{path}: writing a Hugging Face dataset needs datasets: pip install 'simdup[hf]'")
+    if not load:
+        return None
+    import datasets
+
     return datasets
 
 

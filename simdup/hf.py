@@ -35,8 +35,8 @@ def is_dataset(obj: object) -> bool:
     return isinstance(obj, kinds)
 
 
-def dataset_texts(ds: Any, text_field: str | None) -> list[str | bytes]:
-    """The documents of column ``text_field`` (default ``"text"``) of the Dataset ``ds``, in row order.
+def dataset_texts(ds: Any, text_column: str | None) -> list[str | bytes]:
+    """The documents of column ``text_column`` (default ``"text"``) of the Dataset ``ds``, in row order.
 
     The column alone is read, in Arrow batches of :data:`BATCH_ROWS` rows
     (through any indices mapping of ``ds``: a ``select``, ``shuffle`` or
@@ -45,17 +45,17 @@ def dataset_texts(ds: Any, text_field: str | None) -> list[str | bytes]:
     Raises
     ------
     TypeError
-        ``text_field`` is not a str, or ``ds`` is a ``DatasetDict`` or an
+        ``text_column`` is not a str, or ``ds`` is a ``DatasetDict`` or an
         ``IterableDataset`` (streaming), or not a Dataset at all.
     ValueError
-        No column ``text_field``, a column that is not text, or a null text;
+        No column ``text_column``, a column that is not text, or a null text;
         the message names the column and the dataset's columns.
     """
     import datasets  # already imported: the caller holds one of its objects
 
-    text_field = "text" if text_field is None else text_field
-    if not isinstance(text_field, str):
-        raise TypeError(f"text_field must be a column name (str), got {type(text_field).__name__}")
+    text_column = "text" if text_column is None else text_column
+    if not isinstance(text_column, str):
+        raise TypeError(f"text_column must be a column name (str), got {type(text_column).__name__}")
     if isinstance(ds, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         raise TypeError(f"a {type(ds).__name__} holds several splits ({', '.join(ds)}): deduplicate one "
                         "(ds['train']) or all as one corpus (datasets.concatenate_datasets(list(ds.values())))")
@@ -66,20 +66,20 @@ def dataset_texts(ds: Any, text_field: str | None) -> list[str | bytes]:
     if not isinstance(ds, datasets.Dataset):
         raise TypeError(f"expected a datasets.Dataset, got {type(ds).__name__}")
     columns = ds.column_names
-    if text_field not in columns:
-        raise ValueError(f"the dataset has no column {text_field!r} (columns: {', '.join(columns) or 'none'}); "
-                         "name the text column with text_field=")
-    feature = ds.features[text_field]
+    if text_column not in columns:
+        raise ValueError(f"the dataset has no column {text_column!r} (columns: {', '.join(columns) or 'none'}); "
+                         "name the text column with text_column=")
+    feature = ds.features[text_column]
     dtype = getattr(feature, "dtype", None)
     if not isinstance(feature, datasets.Value) or dtype not in TEXT_TYPES:
-        raise ValueError(f"column {text_field!r} is not text ({feature}); columns: {', '.join(columns)}")
+        raise ValueError(f"column {text_column!r} is not text ({feature}); columns: {', '.join(columns)}")
     texts: list[str | bytes] = []
-    for table in ds.select_columns([text_field]).with_format("arrow").iter(batch_size=BATCH_ROWS):
+    for table in ds.select_columns([text_column]).with_format("arrow").iter(batch_size=BATCH_ROWS):
         column = table.column(0)
         if column.null_count:
             row = len(texts) + int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
-            raise ValueError(f"row {row}: column {text_field!r} is null; drop such rows first "
-                             f"(ds.filter(lambda t: t is not None, input_columns={text_field!r}))")
+            raise ValueError(f"row {row}: column {text_column!r} is null; drop such rows first "
+                             f"(ds.filter(lambda t: t is not None, input_columns={text_column!r}))")
         texts += column.to_pylist()
     return texts
 

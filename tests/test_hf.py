@@ -91,12 +91,12 @@ def test_a_dataset_is_deduplicated_as_its_texts_and_keeps_every_column(reuters: 
     assert len(ds) == len(records)  # the input is not changed
 
 
-def test_the_text_field_and_the_rows_of_a_selected_or_shuffled_dataset(reuters: list[dict]) -> None:
+def test_the_text_column_and_the_rows_of_a_selected_or_shuffled_dataset(reuters: list[dict]) -> None:
     records, _ = with_planted(reuters)
     ds = as_dataset(records).rename_column("text", "body").shuffle(seed=3).select(range(0, len(records), 2))
     assert ds._indices is not None  # an indices mapping: dedup reads the rows it maps, in its order
     texts = [r["body"] for r in ds]
-    result = simdup.dedup(ds, text_field="body", keep="longest", verify=None)
+    result = simdup.dedup(ds, text_column="body", keep="longest", verify=None)
     plain = simdup.dedup(texts, keep="longest", verify=None)
     np.testing.assert_array_equal(result.keep, plain.keep)
     assert result.dataset["body"] == [t for t, k in zip(texts, plain.keep) if k]
@@ -116,20 +116,20 @@ def test_bad_datasets_and_columns_are_clear_errors() -> None:
     with pytest.raises(ValueError, match=r"no column 'text' \(columns: content, label\)"):
         simdup.dedup(ds)
     with pytest.raises(ValueError, match=r"column 'label' is not text .*columns: content, label"):
-        simdup.dedup(ds, text_field="label")
+        simdup.dedup(ds, text_column="label")
     with pytest.raises(ValueError, match="row 1: column 'text' is null"):
         simdup.dedup(datasets.Dataset.from_dict({"text": ["a b c", None]}))
     nested = datasets.Dataset.from_dict({"text": [["a", "b"], ["c"]]})
     with pytest.raises(ValueError, match="column 'text' is not text"):
         simdup.dedup(nested)
     with pytest.raises(TypeError, match=r"DatasetDict holds several splits \(train, test\).*ds\['train'\]"):
-        simdup.dedup(datasets.DatasetDict({"train": ds, "test": ds}), text_field="content")
+        simdup.dedup(datasets.DatasetDict({"train": ds, "test": ds}), text_column="content")
     with pytest.raises(TypeError, match="streaming IterableDataset is not supported"):
-        simdup.dedup(ds.to_iterable_dataset(), text_field="content")
-    with pytest.raises(TypeError, match="text_field names a column of a datasets.Dataset; docs is a list"):
-        simdup.dedup(["a b c"], text_field="text")
-    with pytest.raises(TypeError, match="text_field must be a column name"):
-        simdup.dedup(ds, text_field=3)  # type: ignore[arg-type]
+        simdup.dedup(ds.to_iterable_dataset(), text_column="content")
+    with pytest.raises(TypeError, match="text_column names a column of a datasets.Dataset; docs is a list"):
+        simdup.dedup(["a b c"], text_column="text")
+    with pytest.raises(TypeError, match="text_column must be a column name"):
+        simdup.dedup(ds, text_column=3)  # type: ignore[arg-type]
 
 
 def test_simdup_never_imports_datasets_itself() -> None:

@@ -76,7 +76,7 @@ def check_output(corpus_format: str, source: Path, output: Path) -> None:
         if output.exists():
             raise CliError(f"{output}: already exists (a directory output is never overwritten)")
         if corpus_format == "hf":
-            require_datasets(output)  # the package is needed to write it
+            require_datasets(output, load=False)  # the package is needed to write it
     elif output.is_dir():
         raise CliError(f"{output}: is a directory; the input is a {corpus_format} file")
     else:
