@@ -170,6 +170,15 @@ def test_a_saved_dataset_is_a_corpus_read_in_order(saved: tuple[Path, list[dict]
         open_corpus(path.parent / "ints", text_field="date")
 
 
+def test_hash_prints_a_fingerprint_per_row_of_a_saved_dataset(saved: tuple[Path, list[dict], list[str]]) -> None:
+    path, records, _ = saved
+    result = run("hash", "--id-field", "doc", path)
+    assert result.returncode == 0, result.stderr
+    hasher = simdup.SimHasher.default()
+    assert result.stdout.splitlines() == [f"{fp:016x}\t{r['id']}" for r, fp in
+                                          zip(records, hasher.transform([r["text"] for r in records]).tolist())]
+
+
 def test_nulls_are_errors_or_skipped_and_not_written(tmp_path: Path) -> None:
     path = tmp_path / "ds"
     datasets.Dataset.from_dict({"text": ["one two three", None, "four five six"], "n": [0, 1, 2]}).save_to_disk(

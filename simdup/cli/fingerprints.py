@@ -14,7 +14,7 @@ from ..distance import hamming
 from ._common import CliError, check_stdout, corpus_reads, hasher_from_args, model_reads, progress
 
 # Formats whose files hold many documents (hash: one line per record; compare refuses them).
-CORPUS_FORMATS = ("jsonl", "parquet", "warc")
+CORPUS_FORMATS = ("jsonl", "parquet", "warc", "hf")
 BATCH = 4096  # documents fingerprinted at a time: one call into the core, bounded memory
 
 
@@ -80,8 +80,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _file_format(path: str) -> str | None:
     """The corpus format of a `hash`/`compare` FILE, or None for a single document (.txt, .html, ...)."""
-    if path == "-" or Path(path).is_dir():
+    if path == "-":
         return None
+    if Path(path).is_dir():  # a dataset saved by save_to_disk is a corpus; other directories are not read
+        return "hf" if format_of(path) == "hf" else None
     try:
         kind = format_of(path)
     except CorpusError:
