@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_records
+import shared_data  # benchmarks/, on the path through tests/conftest.py
 from test_cli import simdup_cmd
 
 import simdup
@@ -33,7 +33,8 @@ N_PLANTED = 12
 @pytest.fixture(scope="module")
 def reuters() -> list[dict]:
     """Reuters records (id, title, date, text) that ``simdup.dedup`` finds no near-duplicates among."""
-    records = [r for r in shared_records("reuters21578.jsonl.gz", 400) if len(r["text"].split()) >= 30][:200]
+    shared_data.require("reuters21578.jsonl.gz")
+    records = [r for r in shared_data.records("reuters21578.jsonl.gz", 400) if len(r["text"].split()) >= 30][:200]
     kept = simdup.dedup([r["text"] for r in records]).keep
     base = [r for r, k in zip(records, kept) if k]
     assert len(base) >= 150 and simdup.dedup([r["text"] for r in base]).keep.all()
