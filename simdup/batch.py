@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, hf
 from ._validation import as_fingerprint_vector, check_k, is_int
 from .clustering import REASONS, Evidence, KeepRule, Settled, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
@@ -147,6 +147,10 @@ class DedupResult:
         With ``against``: what the reference was (``kind``: "index" or
         "documents"; ``documents``; ``k``, the distance matched within;
         ``verified``: whether matches were checked on text).
+    dataset : datasets.Dataset or None
+        When ``docs`` was a Hugging Face Dataset: its kept rows, every
+        column, in order (``ds.select`` of the kept rows: an indices
+        mapping, no copy); else None.
     """
 
     fingerprints: npt.NDArray[np.uint64]
@@ -161,6 +165,7 @@ class DedupResult:
     evidence: Evidence | None = None
     kept_reference: npt.NDArray[Any] | None = None
     reference: dict[str, Any] | None = None
+    dataset: Any = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -262,12 +267,16 @@ def dedup(
     shingle_size: ShingleSize = DEFAULT_SHINGLE_SIZE,
     against: SimHashIndex | Iterable[str | bytes] | None = None,
     progress: ProgressFactory | None = None,
+    text_column: str | None = None,
 ) -> DedupResult:
     """Find near-duplicate documents and choose one document to keep per cluster.
 
     Parameters
     ----------
-    docs : iterable of str or bytes
+    docs : iterable of str or bytes, or datasets.Dataset
+        The documents; or a Hugging Face ``datasets.Dataset`` whose column
+        ``text_column`` holds them (read in Arrow batches). The result's
+        ``dataset`` is then the Dataset's kept rows (every column).
     k : int, default=8
         Documents whose fingerprints differ in at most ``k`` bits are
         candidate near-duplicates.
@@ -299,22 +308,45 @@ def dedup(
         A tqdm-like factory: ``progress(iterable, total=, desc=, unit=)``
         wraps an iterable, ``progress(total=, desc=, unit=)`` returns an
         object with ``update(n)`` and ``close()``. Called once a phase.
+    text_column : str, optional
+        For a Dataset ``docs``: the column of text (str) or bytes (HTML
+        pages). Default ``"text"``. Named as in ``simdup.dask.dedup``, the
+        other dedup of a table, and as ``datasets`` names columns (the
+        command line's ``--text-field`` names a column of a saved Dataset).
 
     Returns
     -------
     DedupResult
         Its ``evidence`` says why each document was removed.
 
+    Examples
+    --------
+    >>> import datasets  # doctest: +SKIP
+    >>> ds = datasets.load_from_disk("corpus")  # doctest: +SKIP
+    >>> result = simdup.dedup(ds, text_column="content")  # doctest: +SKIP
+    >>> result.dataset.save_to_disk("corpus-dedup")  # doctest: +SKIP
+
     Raises
     ------
     TypeError
         ``docs`` (or ``against``) is one document (a ``str`` or ``bytes``,
         whose characters would otherwise be taken as documents) or not
-        iterable, or ``k`` is not an int.
+        iterable, or ``k`` is not an int; a ``DatasetDict`` (pick a split)
+        or a streaming ``IterableDataset``; ``text_column`` given with
+        documents that are not a Dataset.
     ValueError
-        ``k``, ``verify`` or ``shingle_size`` out of range, or an index as
-        ``against`` with a hasher that is not fitted.
+        ``k``, ``verify`` or ``shingle_size`` out of range; an index as
+        ``against`` with a hasher that is not fitted; a Dataset without the
+        column ``text_column``, or whose column is not text or has a null.
     """
+    if text_column is not None or hf.is_dataset(docs):
+        if not hf.is_dataset(docs):
+            raise TypeError(f"text_column names a column of a datasets.Dataset; docs is a {type(docs).__name__}")
+        dataset, texts = docs, hf.dataset_texts(docs, text_column)
+        result = dedup(texts, k, hasher=hasher, keep=keep, verify=verify, shingle_size=shingle_size,
+                       against=against, progress=progress)
+        result.dataset = hf.select_kept(dataset, result.keep)
+        return result
     for name, value in (("docs", docs), ("against", against)):
         if isinstance(value, (str, bytes, bytearray, memoryview)):
             raise TypeError(f"{name} must be an iterable of documents, got a single document "

@@ -40,8 +40,10 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", help="fitted model (from `simdup fit`); default: `dedup` fits one on its "
                         "input, the other commands use the embedded model")
-    common.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
-    common.add_argument("--id-field", default="id", help="JSON Lines field holding the id (default: id)")
+    common.add_argument("--text-field", default="text", help="JSON Lines field (Parquet, saved dataset: "
+                        "column) holding the text (default: text)")
+    common.add_argument("--id-field", default="id", help="JSON Lines field (Parquet, saved dataset: column) "
+                        "holding the id (default: id; without it: line or row numbers)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     common.add_argument("--input-type", choices=["text", "html", "auto"],
                         help="documents are text, HTML pages (fingerprinted on their extracted text; needs "

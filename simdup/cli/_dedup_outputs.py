@@ -18,7 +18,15 @@ from typing import Any
 
 from .._atomic import atomic_output, check_writable
 from ..clustering import CLUSTER_COLUMNS
-from ..corpus import WARC_OUTPUT_SUFFIXES, CorpusError, _zstandard, format_of, open_text, plain_name
+from ..corpus import (
+    WARC_OUTPUT_SUFFIXES,
+    CorpusError,
+    _zstandard,
+    format_of,
+    open_text,
+    plain_name,
+    require_datasets,
+)
 from ..hasher import SimHasher
 from ..index._names import names_path
 from ._common import CliError, check_paths, corpus_reads, model_reads, same_path
@@ -75,9 +83,11 @@ def check_output(corpus_format: str, source: Path, output: Path) -> None:
     """The output is not the input, and is a file of the input's format that simdup writes."""
     if same_path(output, source):
         raise CliError(f"{output}: the output must not be the input file")
-    if corpus_format == "directory":
+    if corpus_format in ("directory", "hf"):
         if output.exists():
             raise CliError(f"{output}: already exists (a directory output is never overwritten)")
+        if corpus_format == "hf":
+            require_datasets(output, load=False)  # the package is needed to write it
     elif output.is_dir():
         raise CliError(f"{output}: is a directory; the input is a {corpus_format} file")
     else:

@@ -10,13 +10,15 @@ from ..corpus import Corpus, CorpusError, ParquetCorpus, _read_errors, format_of
 from ._common import CliError
 
 # Formats whose files hold many documents (hash: one line per record; compare refuses them).
-CORPUS_FORMATS = ("jsonl", "parquet", "warc")
+CORPUS_FORMATS = ("jsonl", "parquet", "warc", "hf")
 
 
 def file_format(path: str) -> str | None:
     """The corpus format of a FILE argument, or None for a single document (.txt, .html, ...)."""
-    if path == "-" or Path(path).is_dir():
+    if path == "-":
         return None
+    if Path(path).is_dir():  # a dataset saved by save_to_disk is a corpus; other directories are not read
+        return "hf" if format_of(path) == "hf" else None
     try:
         kind = format_of(path)
     except CorpusError:

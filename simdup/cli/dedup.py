@@ -37,7 +37,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
     p = sub.add_parser("dedup", parents=[common], help="remove near-duplicate documents from a corpus",
                        description="Write INPUT without its near-duplicates to OUTPUT, in INPUT's format: "
                        "JSON Lines (.jsonl, .gz, .zst), text with one document a line (.txt), Parquet, a "
-                       "directory of .txt/.html files, or a WARC (.warc, .warc.gz, .warc.zst: its HTML "
+                       "Hugging Face dataset saved by save_to_disk (a directory), a directory of .txt/.html files, or a WARC (.warc, .warc.gz, .warc.zst: its HTML "
                        "responses, id = WARC-Target-URI, fingerprinted on their main content; the output "
                        "WARC is .warc or .warc.gz and keeps every other record). A summary goes to stderr "
                        "(or stdout as JSON).")
