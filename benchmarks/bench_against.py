@@ -73,13 +73,15 @@ def run(name: str, args: list[str], workdir: Path) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     build = report["index"]
+    sizes = f"index {build['index_bytes'] / 2**20:,.0f} MB, names file {build['names_bytes'] / 2**20:,.0f} MB"
+    if "wall_seconds" in build:
+        built = (f"Index build (`simdup index build -k {report['k']}`): {build['wall_seconds']:,.1f} s, peak RSS "
+                 f"{build['peak_rss_mb']:,.0f} MB; {sizes}" + (" (built by an earlier run)" if build["reused"] else ""))
+    else:
+        built = f"Index given (built before, not measured here): {sizes}"
     lines = [f"Reference: {report['reference_documents']:,} documents ({report['reference']}); new: "
              f"{report['new_documents']:,} documents ({report['new']}). Commit {report['commit']}.",
-             "",
-             f"Index build (`simdup index build -k {report['k']}`): {build['wall_seconds']:,.1f} s, peak RSS "
-             f"{build['peak_rss_mb']:,.0f} MB; index {build['index_bytes'] / 2**20:,.0f} MB, names file "
-             f"{build['names_bytes'] / 2**20:,.0f} MB" + (" (built by an earlier run)" if build["reused"] else ""),
-             "",
+             "", built, "",
              "| run | wall s | vs alone | peak RSS MB | removed | matched the reference | verified | phases (s) |",
              "|---|---:|---:|---:|---:|---:|---|---|"]
     alone = report["runs"][0]["wall_seconds"]
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", type=Path, help="new corpus (JSON Lines)")
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("-k", type=int, default=8)
+    parser.add_argument("--index", type=Path, help="an index of --reference built already (`simdup index build`), "
+                        "used as it is: its build is not measured by this run")
     parser.add_argument("--tiny", action="store_true", help="generate 3,000 + 1,000 records and run on them")
     parser.add_argument("--out", type=Path, help="results prefix (default benchmarks/results/against-<size>)")
     args = parser.parse_args(argv)
@@ -115,8 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         args.new.write_text("".join(line.replace('{"id": "d', '{"id": "w', 1) for line in lines), encoding="utf-8")
     if args.reference is None or args.new is None:
         parser.error("give --reference and --new, or --tiny")
-    index = build_index(args.reference, args.workdir, args.k)
-    idx = str(args.workdir / "reference.idx")
+    if args.index is not None:
+        index: dict[str, Any] = {"reused": True, "path": str(args.index), "index_bytes": args.index.stat().st_size,
+                                 "names_bytes": Path(f"{args.index}.names.json").stat().st_size}
+        idx = str(args.index)
+    else:
+        index = build_index(args.reference, args.workdir, args.k)
+        idx = str(args.workdir / "reference.idx")
     updated = args.workdir / "updated.idx"
     for path in (updated, Path(f"{updated}.names.json")):
         path.unlink(missing_ok=True)
