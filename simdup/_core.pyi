@@ -60,7 +60,7 @@ JOIN_MAX_K: int
 JOIN_RADIX_BITS: int
 
 def self_join(
-    fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0
+    fps: npt.NDArray[np.uint64], masks: npt.NDArray[np.uint64], k: int, start: int = 0, n_left: int = -1
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
 def connected_components(
     n: int, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]

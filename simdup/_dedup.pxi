@@ -68,19 +68,28 @@ cdef inline bint _agrees_earlier(uint64_t diff, const uint64_t* masks, Py_ssize_
 
 
 cdef int _join_run(const uint64_t* fp, const uint64_t* row, Py_ssize_t n, int k,
-                   const uint64_t* masks, Py_ssize_t t, JoinPairs* out) noexcept nogil:
+                   const uint64_t* masks, Py_ssize_t t, JoinPairs* out, Py_ssize_t n_left) noexcept nogil:
     """Pairs within ``k`` bits among the ``n`` fingerprints of one run of equal keys.
 
     ``fp`` holds the run's fingerprints contiguously (gathered, so the scan
     reads memory in order) and ``row`` their rows. A pair that also agrees on
-    an earlier table's key is left to that table. -1 when out of memory.
+    an earlier table's key is left to that table. With ``n_left >= 0`` only
+    pairs of a row below ``n_left`` and one at or above it are compared: the
+    rows of a run ascend (the sort is stable), so those are the run's head
+    against its tail. -1 when out of memory.
     """
     cdef uint32_t hit[SCAN_CHUNK]
-    cdef Py_ssize_t x, c, m, h, y
+    cdef Py_ssize_t x, c, m, h, y, split = 0, first
     cdef uint64_t diff
     cdef int64_t i, j
-    for x in range(n - 1):
-        c = x + 1
+    if n_left >= 0:
+        while split < n and <Py_ssize_t>row[split] < n_left:
+            split += 1
+        if split == 0 or split == n:
+            return 0
+    for x in range(split if n_left >= 0 else n - 1):
+        first = split if n_left >= 0 else x + 1
+        c = first
         while c < n:
             m = hamming_scan64(fp + c, min(n - c, <Py_ssize_t>SCAN_CHUNK), fp[x], 0, k, hit)
             for h in range(m):
@@ -99,7 +108,7 @@ cdef int _join_run(const uint64_t* fp, const uint64_t* row, Py_ssize_t n, int k,
 
 
 def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not None, int k,
-              Py_ssize_t start=0):
+              Py_ssize_t start=0, Py_ssize_t n_left=-1):
     """Every pair (i < j) of rows with ``popcount(fps[i] ^ fps[j]) <= k``, each once.
 
     Parameters
@@ -116,6 +125,11 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
     start : int, default 0
         Only tables ``start`` onwards are scanned (earlier masks still decide
         which table owns a pair): a caller may run one table a call.
+    n_left : int, default -1
+        When given, only the pairs with ``i < n_left <= j`` (a join of
+        ``fps[:n_left]`` with ``fps[n_left:]``): each run compares its rows
+        below ``n_left`` with those above only, which costs their product,
+        not the run's square.
 
     Returns
     -------
@@ -174,7 +188,7 @@ def self_join(const uint64_t[::1] fps not None, const uint64_t[::1] masks not No
                     while b < n and keys[b] == key:
                         b += 1
                     if b - a > 1 and _join_run(fps_run + a, rows + a, b - a, k, &masks[0], t,
-                                               &pairs) != 0:
+                                               &pairs, n_left) != 0:
                         failed = True
                         break
                     a = b

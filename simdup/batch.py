@@ -1,105 +1,39 @@
-"""Batch near-duplicate detection: all-pairs self-join, clusters, verification.
+"""Batch near-duplicate detection: the links of a corpus, verified, settled into clusters.
 
-The self-join follows the batch mode of Manku, Jain and Das Sarma (WWW 2007):
-the 64 bits are cut into ``b`` blocks; two fingerprints within ``k`` bits
-differ in at most ``k`` blocks, so they agree exactly on at least ``b - k``.
-Each table keys the fingerprints on one choice of ``b - k`` blocks, sorts them
-once, and compares all pairs inside each run of equal keys. A pair is
-reported by the first table that holds it, so each pair appears once.
+:func:`dedup` fingerprints the documents, finds every pair within ``k`` bits
+by the self-join of :mod:`simdup.join` (identical fingerprints collapsed
+first), checks the candidates' shingle Jaccard (:func:`verify_links`), and
+with a reference finds each document's match in it (:mod:`simdup.reference`);
+:mod:`simdup.clustering` then makes the clusters, the kept documents and the
+evidence of each removal.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import combinations, pairwise
-from math import comb
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core, hf
-from ._validation import as_fingerprint_vector, check_k, is_int
+from ._validation import check_k, is_int
 from .clustering import REASONS, Evidence, KeepRule, Settled, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
 from .index import SimHashIndex
+from .join import MAX_K, Pairs, find_duplicates, find_duplicates_between, group_identical, join_masks, threaded_join
 from .reference import match_reference, reference_index
 
-__all__ = ["REASONS", "DedupResult", "Evidence", "Pairs", "choose_kept", "cluster_winners", "clusters", "dedup",
-           "find_duplicates", "join_masks", "shingle_jaccard", "shingle_sets", "verify_links"]
+__all__ = ["MAX_K", "REASONS", "DedupResult", "Evidence", "Pairs", "choose_kept", "cluster_winners", "clusters",
+           "dedup", "find_duplicates", "find_duplicates_between", "group_identical", "join_masks", "shingle_jaccard",
+           "shingle_sets", "verify_links"]
 
-MAX_K = _core.JOIN_MAX_K
 ShingleSize = Union[int, tuple[int, int]]
 DEFAULT_SHINGLE_SIZE = (3, 5)
 """Verification shingles: word 3-grams, or character 5-grams for text in scripts without spaces."""
 ProgressFactory = Callable[..., Any]
-
-
-class Pairs(NamedTuple):
-    """Near-duplicate pairs: parallel arrays with ``i < j``."""
-
-    i: npt.NDArray[np.int64]
-    j: npt.NDArray[np.int64]
-    distance: npt.NDArray[np.uint8]
-
-
-def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint64]:
-    """Table keys (bit masks) for a self-join of ``n`` fingerprints at distance ``k``.
-
-    Tries ``b`` = k+1 .. k+6 blocks and keeps the design with the lowest
-    estimated cost: per table, packing the keys, a radix sort (11-bit digits;
-    a pass scatters memory and costs about three comparisons, measured) and
-    the pair comparisons inside runs of equal keys (uniform fingerprints).
-    ``record_cost`` adds a cost per fingerprint per table, in comparisons: on
-    a cluster each table moves every fingerprint through a shuffle, which
-    favours fewer tables with longer runs (:mod:`simdup.distributed.join`). Any design
-    finds the same pairs.
-    """
-    k = check_k(k, MAX_K)
-    if k == 0:
-        return np.array([2**64 - 1], dtype=np.uint64)
-    best: tuple[float, int] | None = None
-    for blocks in range(k + 1, min(k + 7, 64) + 1):
-        tables = comb(blocks, k)
-        if tables > 2000:
-            break
-        key_bits = 64 * (blocks - k) // blocks
-        per_run = max(n / 2.0**key_bits, 1.0)
-        cost = tables * n * (1 + record_cost + 3 * -(-key_bits // _core.JOIN_RADIX_BITS) + per_run / 2)
-        if best is None or cost < best[0]:
-            best = (cost, blocks)
-    assert best is not None
-    blocks = best[1]
-    edges = [round(64 * b / blocks) for b in range(blocks + 1)]
-    block_masks = [((1 << (hi - lo)) - 1) << lo for lo, hi in zip(edges, edges[1:])]
-    masks = [sum(chosen) for chosen in combinations(block_masks, blocks - k)]
-    return np.array(masks, dtype=np.uint64)
-
-
-def find_duplicates(fingerprints: object, k: int = 3) -> Pairs:
-    """Every pair of fingerprints within ``k`` bits, each pair once.
-
-    Parameters
-    ----------
-    fingerprints : array-like of uint64, shape (n,)
-    k : int, default=3
-        Largest Hamming distance reported, 0 to 10.
-
-    Returns
-    -------
-    Pairs
-        ``(i, j, distance)`` arrays with ``i < j``, sorted by ``(i, j)``.
-        Identical fingerprints are pairs too; a group of ``m`` identical
-        fingerprints gives ``m * (m - 1) / 2`` pairs.
-    """
-    fps = as_fingerprint_vector(fingerprints)
-    k = check_k(k, MAX_K)
-    i, j, d = _core.self_join(fps, join_masks(k, len(fps)), k)
-    order = np.lexsort((j, i))
-    return Pairs(i[order], j[order], d[order])
 
 
 @dataclass
@@ -473,67 +407,6 @@ def fingerprint_with_progress(hasher: SimHasher, docs: Sequence[str | bytes], pr
     return np.concatenate(fps), np.concatenate(tokens)
 
 
-def _join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFactory | None, threads: int = 1
-          ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """The self-join of distinct fingerprints, one table a call on ``threads`` threads (the core releases the GIL).
-
-    A call for table ``t`` is given the masks up to ``t``, so a pair is still
-    reported by its first table only, and the tables' pairs concatenated in
-    table order are the one call's. Each thread sorts its own copy of the
-    keys (32 bytes a fingerprint).
-    """
-    masks = join_masks(k, len(unique))
-    if (progress is None and threads <= 1) or not len(unique):
-        return _core.self_join(unique, masks, k)
-    # Runs of consecutive tables, a call each: a call allocates its sort arrays once for its run
-    # (32 bytes a fingerprint), so `threads` calls at a time hold `threads` sets; a few runs a
-    # thread keep a progress bar moving.
-    runs = min(len(masks), 2 * max(1, threads)) if progress is not None else min(len(masks), max(1, threads))
-    edges = [round(len(masks) * r / runs) for r in range(runs + 1)]
-    bar = progress(total=len(masks), desc="joining", unit="table") if progress is not None else None
-    parts = []
-    try:
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            futures = [pool.submit(_core.self_join, unique, masks[:hi], k, lo) for lo, hi in pairwise(edges)]
-            for future, (lo, hi) in zip(futures, pairwise(edges)):
-                parts.append(future.result())
-                if bar is not None:
-                    bar.update(hi - lo)
-    finally:
-        if bar is not None:
-            bar.close()
-    return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
-
-
-def group_identical(fps: npt.NDArray[np.uint64], docs: npt.NDArray[np.int64]
-                    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64],
-                               npt.NDArray[np.int64]]:
-    """Collapse identical fingerprints to their first (smallest-numbered) document.
-
-    Returns ``(unique, first, star_i, star_j)``: the distinct fingerprints in
-    ascending order, the first document of each, and a link from that first
-    document (``star_i``) to every other document with its fingerprint
-    (``star_j``). Links are a star, not all m*(m-1)/2 pairs of a group.
-    """
-    # A stable sort by fingerprint is the lexsort by (fingerprint, document) when documents ascend,
-    # as they do from _links, at half the memory: this is the batch dedup's memory peak.
-    order = np.argsort(fps, kind="stable") if _ascending(docs) else np.lexsort((docs, fps))
-    fps, docs = fps[order], docs[order]
-    del order
-    head = np.empty(len(fps), dtype=bool)
-    if len(fps):
-        head[0] = True
-        np.not_equal(fps[1:], fps[:-1], out=head[1:])
-    first = docs[head]
-    first_of_row = first[np.cumsum(head) - 1]
-    tail = ~head
-    return fps[head], first, first_of_row[tail], docs[tail]
-
-
-def _ascending(values: npt.NDArray[np.int64]) -> bool:
-    return bool(len(values) < 2 or (values[1:] > values[:-1]).all())
-
-
 def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
            progress: ProgressFactory | None = None, threads: int = 1) -> Pairs:
     """Near-duplicate links, joining each distinct fingerprint once.
@@ -545,7 +418,7 @@ def _links(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int,
     """
     candidates = np.flatnonzero(n_tokens > 0)
     unique, first_doc, star_i, star_j = group_identical(fps[candidates], candidates)
-    ui, uj, ud = _join(unique, k, progress, threads)
+    ui, uj, ud = threaded_join(unique, k, progress, threads)
     gi, gj = first_doc[ui], first_doc[uj]
     i = np.concatenate([star_i, np.minimum(gi, gj)])
     j = np.concatenate([star_j, np.maximum(gi, gj)])

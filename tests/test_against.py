@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_records
+import shared_data  # benchmarks/, on the path from tests/conftest.py
 
 import simdup
 from simdup.stream import FileDedup
@@ -40,7 +40,8 @@ def one_word_changed(text: str, salt: int) -> str:
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    records = [r for r in shared_records("reuters21578.jsonl.gz", 1500) if len(r["text"].split()) >= 80]
+    shared_data.require("reuters21578.jsonl.gz")
+    records = [r for r in shared_data.records("reuters21578.jsonl.gz", 1500) if len(r["text"].split()) >= 80]
     hasher = simdup.SimHasher.default()
     fps = hasher.transform([r["text"] for r in records])
     pairs = simdup.find_duplicates(fps, 10)

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from internals import choose_kept, clusters, join_masks, shingle_jaccard
 
-from simdup import SimHasher, dedup, find_duplicates
+from simdup import SimHasher, SimHashIndex, dedup, find_duplicates
+from simdup.join import find_duplicates_between
+from simdup.reference import reference_candidates
 
 
 def brute_pairs(fps: list[int], k: int) -> set[tuple[int, int, int]]:
@@ -63,6 +65,43 @@ def test_find_duplicates_equals_brute_force(fps: list[int], k: int) -> None:
     assert len(got) == len(set(got))  # each pair once
     assert set(got) == brute_pairs(fps, k)
     assert got == sorted(got)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(clustered_fingerprints(), st.lists(st.integers(0, 2**64 - 1), max_size=60)), st.data(),
+       st.integers(0, 10), st.integers(1, 3))
+def test_find_duplicates_between_equals_brute_force(fps: list[int], data: st.DataObject, k: int,
+                                                    threads: int) -> None:
+    """Every (left, right) pair within k, each once, never a pair within one side (a split of one draw, so
+    the two sides share clusters)."""
+    cut = data.draw(st.integers(0, len(fps)))
+    left, right = fps[:cut], fps[cut:]
+    pairs = find_duplicates_between(np.array(left, dtype=np.uint64), np.array(right, dtype=np.uint64), k,
+                                    threads=threads)
+    got = list(zip(pairs.i.tolist(), pairs.j.tolist(), pairs.distance.tolist()))
+    expected = {(a, b, bin(x ^ y).count("1")) for a, x in enumerate(left) for b, y in enumerate(right)
+                if bin(x ^ y).count("1") <= k}
+    assert len(got) == len(set(got)) and set(got) == expected and got == sorted(got)
+
+
+def test_reference_candidates_by_join_equal_those_by_query() -> None:
+    """Many documents against an index are joined with its fingerprints, few are queried: the same candidates."""
+    rng = np.random.default_rng(5)
+    centres = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    flips = (np.uint64(1) << rng.integers(0, 64, (3000, 4)).astype(np.uint64))
+    ref = centres[rng.integers(0, 300, 3000)] ^ np.bitwise_xor.reduce(flips * (rng.random((3000, 4)) < 0.5), axis=1)
+    new = centres[rng.integers(0, 300, 2000)] ^ (np.uint64(1) << rng.integers(0, 64, 2000).astype(np.uint64))
+    index = SimHashIndex(6)
+    index.add_many(ref, rng.permutation(3000).astype(np.uint64) * np.uint64(7919))
+    tokens = np.where(rng.random(2000) < 0.05, 0, 5)
+    joined = reference_candidates(new, tokens, index, 6, how="join")
+    by_query = [reference_candidates(new[a:a + 1], tokens[a:a + 1], index, 6, how="query") for a in range(len(new))]
+    queried = (np.concatenate([d + a for a, (d, _, _) in enumerate(by_query)]),
+               np.concatenate([i for _, i, _ in by_query]), np.concatenate([x for _, _, x in by_query]))
+    assert len(joined[0]) > 1000
+    for a, b, c in zip(joined, queried, reference_candidates(new, tokens, index, 6, threads=2)):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("k", range(11))

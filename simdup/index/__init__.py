@@ -393,6 +393,15 @@ class SimHashIndex(HammingIndex):
         """Bytes held by the index arrays (segments, directories, insert buffer, window order)."""
         return int(super().nbytes) + (0 if self._window is None else self._window.nbytes)
 
+    def items(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Every stored fingerprint and its id: two uint64 arrays (copies, in no particular order).
+
+        For a batch against the whole index (:func:`simdup.join.find_duplicates_between`),
+        which beats a query per fingerprint when the batch is large.
+        """
+        parts, _ = self._export()
+        return parts["fps"].copy(), parts["ids"].copy()
+
     def add_many(self, fingerprints: Any, ids: Any, *, n_tokens: Any = None) -> None:
         """Store many fingerprints at once (all or none).
 
