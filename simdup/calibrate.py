@@ -201,21 +201,27 @@ def sample_pairs(fingerprints: object, n_tokens: object = None, *, max_distance:
             in_s[rng.choice(n, n_queried, replace=False) if n_queried < n else slice(None)] = True
             # Within each fingerprint's block: documents not queried first, then the queried ones.
             layout = np.lexsort((np.arange(n), in_s, inv))
-            cnt_s = np.bincount(inv[in_s], minlength=len(uniq)).astype(np.int64)
-            cnt_not = cnt - cnt_s
-            u, v, dist = _lookup(uniq, np.flatnonzero(cnt_s), max_distance, exact, threads, progress)
-            # A pair (queried a, other b) is counted from a's side unless b is queried too, then only
-            # from the side of the smaller fingerprint: each pair with a queried document once.
+            # (int32: group sizes, indexed by ~10^7 matches below)
+            cnt_s = np.bincount(inv[in_s], minlength=len(uniq)).astype(np.int32)
+            cnt_not = (cnt - cnt_s).astype(np.int32)
+            matches = _lookup(uniq, np.flatnonzero(cnt_s), max_distance, exact, threads, progress)
             chance = 1.0 - (n - n_queried) * (n - n_queried - 1) / (n * (n - 1))
             for d in range(exact + 1, max_distance + 1):
-                at = np.flatnonzero(dist == d)
-                ud, vd = u[at].astype(np.int64), v[at].astype(np.int64)
-                a_size = cnt_s[ud]
-                b_size = cnt_not[vd] + np.where(ud < vd, cnt_s[vd], 0)
-                found[d] = int((a_size * b_size).sum())
+                u, v = matches.pop(d)
+                # A pair (queried a, other b) is counted from a's side unless b is queried too, then only
+                # from the side of the smaller fingerprint: each pair with a queried document once.
+                a_size = cnt_s[u]
+                b_size = cnt_not[v]
+                b_size += np.where(u < v, cnt_s[v], 0).astype(np.int32)
+                weight = a_size.astype(np.int64) * b_size
+                found[d] = int(weight.sum())
                 pairs[d] = found[d] / chance
-                picked.append((*_draw_rectangles(first[ud] + cnt_not[ud], a_size, first[vd], b_size, sample, rng,
-                                                 layout), d))
+                entry, rank = _draws(weight, sample, rng)
+                del weight
+                x, y = np.divmod(rank, b_size[entry])
+                ue, ve = u[entry].astype(np.int64), v[entry].astype(np.int64)
+                picked.append((layout[first[ue] + cnt_not[ue] + x], layout[first[ve] + y], d))
+                del u, v, a_size, b_size
             timings["query"] = time.perf_counter() - start
     i = np.concatenate([p[0] for p in picked]) if picked else np.empty(0, np.int64)
     j = np.concatenate([p[1] for p in picked]) if picked else np.empty(0, np.int64)
@@ -234,29 +240,34 @@ def _check_count(value: object, name: str, low: int) -> int:
 
 def _lookup(uniq: npt.NDArray[np.uint64], queried: npt.NDArray[np.int64], max_distance: int, beyond: int,
             threads: int, progress: ProgressFactory | None
-            ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
-    """Every (query, match, distance) with ``beyond < distance <= max_distance``, by distinct fingerprint number."""
+            ) -> dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]]:
+    """Every (query, match) with ``beyond < distance <= max_distance``, by distinct fingerprint number, per distance."""
     index = SimHashIndex(max_distance, expected_n=max(len(uniq), 1))
     index.add_many(uniq, np.arange(len(uniq), dtype=np.uint64))
-    us, vs, ds = [], [], []
+    found: dict[int, tuple[list[npt.NDArray[np.int32]], list[npt.NDArray[np.int32]]]] = {
+        d: ([], []) for d in range(beyond + 1, max_distance + 1)}
     bar = progress(total=len(queried), desc="looking up", unit="doc") if progress is not None else None
     try:
         for s in range(0, len(queried), _QUERY_CHUNK):
             q = queried[s:s + _QUERY_CHUNK]
             offsets, ids, dist = index.query_many(uniq[q], n_threads=threads)
-            keep = dist > beyond
-            # Compact (9 bytes a match): a million documents' 10,000 lookups find ~10^7 matches within 16 bits.
-            us.append(np.repeat(q, np.diff(offsets))[keep].astype(np.int32))
-            vs.append(ids[keep].astype(np.int32))
-            ds.append(dist[keep])
+            query = np.repeat(q.astype(np.int32), np.diff(offsets))
+            # Compact (8 bytes a match), bucketed by distance: a million documents' 10,000 lookups find
+            # ~10^7 matches within 16 bits.
+            for d, (us, vs) in found.items():
+                at = dist == d
+                us.append(query[at])
+                vs.append(ids[at].astype(np.int32))
             if bar is not None:
                 bar.update(len(q))
     finally:
         if bar is not None:
             bar.close()
-    empty = np.empty(0, np.int32)
-    return (np.concatenate(us) if us else empty, np.concatenate(vs) if vs else empty,
-            np.concatenate(ds) if ds else np.empty(0, np.uint8))
+    out = {}
+    for d in list(found):
+        us, vs = found.pop(d)
+        out[d] = (np.concatenate(us) if us else np.empty(0, np.int32), np.concatenate(vs) if vs else np.empty(0, np.int32))
+    return out
 
 
 def _draws(weight: npt.NDArray[np.int64], sample: int, rng: np.random.Generator
@@ -266,21 +277,21 @@ def _draws(weight: npt.NDArray[np.int64], sample: int, rng: np.random.Generator
     Returns each draw's entry and its rank inside the entry: all items when
     there are at most ``sample``, else a uniform sample without replacement.
     """
-    cum = np.cumsum(weight)
+    cum = np.cumsum(weight, out=weight)  # in place: the weights may number 10^7 (the caller's to lose)
     total = int(cum[-1]) if len(cum) else 0
     if total <= sample:
         t = np.arange(total, dtype=np.int64)
     else:
         t = np.sort(rng.choice(total, sample, replace=False)).astype(np.int64)
     entry = np.searchsorted(cum, t, side="right")
-    return entry, t - (cum[entry] - weight[entry])
+    return entry, t - np.where(entry > 0, cum[entry - 1], 0)
 
 
 def _draw_rectangles(a_first: npt.NDArray[np.int64], a_size: npt.NDArray[np.int64], b_first: npt.NDArray[np.int64],
                      b_size: npt.NDArray[np.int64], sample: int, rng: np.random.Generator,
                      layout: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Pairs drawn from entries of ``a_size * b_size`` pairs: ``layout[a_first + x]`` with ``layout[b_first + y]``."""
-    entry, rank = _draws(a_size * b_size, sample, rng)
+    entry, rank = _draws(a_size.astype(np.int64) * b_size, sample, rng)
     x, y = np.divmod(rank, b_size[entry])
     return layout[a_first[entry] + x], layout[b_first[entry] + y]
 
