@@ -6,7 +6,7 @@ usage error, 1 for unreadable or malformed data; 130 on Ctrl-C and 143 on
 SIGTERM.
 
 One module a command group: :mod:`~simdup.cli.fingerprints` (``hash``,
-``compare``), :mod:`~simdup.cli.explain`, :mod:`~simdup.cli.fit`, :mod:`~simdup.cli.dedup`,
+``compare``), :mod:`~simdup.cli.explain`, :mod:`~simdup.cli.fit`, :mod:`~simdup.cli.calibrate`, :mod:`~simdup.cli.dedup`,
 :mod:`~simdup.cli.dedup_dask` (``dedup --dask``, imported only then: the
 plain command line never imports Dask) and :mod:`~simdup.cli.index`. They
 share :mod:`~simdup.cli._common` (errors, the hasher from the arguments,
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..corpus import CorpusError
-from . import dedup, explain, fingerprints, fit, index
+from . import calibrate, dedup, explain, fingerprints, fit, index
 from ._common import CliError, common_options
 
 __all__ = ["build_parser", "main"]
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     # In this order in `simdup --help`.
     dedup.add_parser(sub, common, on_dask=_dedup_on_dask)
     index.add_parser(sub, common)
+    calibrate.add_parser(sub, common)
     fingerprints.add_parsers(sub, common)
     explain.add_parser(sub, common)
     fit.add_parser(sub, common)
