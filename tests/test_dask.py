@@ -44,6 +44,22 @@ def assert_same(local: DedupResult, got: DedupResult) -> None:
         assert got.jaccard is None
     else:
         assert got.jaccard is not None and np.array_equal(local.jaccard, got.jaccard)
+    # The evidence of every removal, as the local run settles it (simdup.clustering.settle).
+    assert local.evidence is not None and got.evidence is not None
+    for name in ("match", "distance", "jaccard", "reason", "reference"):
+        a, b = getattr(local.evidence, name), getattr(got.evidence, name)
+        if a is None:
+            assert b is None, f"evidence.{name}"
+            continue
+        assert a.dtype == b.dtype, f"evidence.{name}: {a.dtype} != {b.dtype}"
+        assert np.array_equal(a, b, equal_nan=name == "jaccard"), \
+            f"evidence.{name} differs at {np.flatnonzero(a != b)[:10].tolist()}"
+    if local.kept_reference is None:
+        assert got.kept_reference is None
+    else:
+        assert got.kept_reference is not None and local.kept_reference.dtype == got.kept_reference.dtype
+        assert np.array_equal(local.kept_reference, got.kept_reference)
+    assert local.reference == got.reference
 
 
 @pytest.fixture
