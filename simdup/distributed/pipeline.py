@@ -157,7 +157,10 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
     elif against is not None:
         if not isinstance(against, (dd.DataFrame, db.Bag)):
             raise TypeError(f"against must be a SimHashIndex or a dask DataFrame or Bag, got {type(against).__name__}")
-        reference_layout = layout_of(against, text_column, id_column, content_type_column)
+        try:
+            reference_layout = layout_of(against, text_column, id_column, content_type_column)
+        except ValueError as exc:  # laid out unlike the input
+            raise ValueError(f"against: {exc}") from None
         reference_parts = against.to_delayed()
         if not 1 <= len(reference_parts) < MAX_PARTITIONS:
             raise ValueError(f"the reference must have 1 to {MAX_PARTITIONS - 1} partitions, "
