@@ -9,13 +9,14 @@ are the ones ``simdup dedup`` writes for the same input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import dask
 import dask.bag as db
 import numpy as np
+import pandas as pd
 from dask.delayed import Delayed, delayed
 
 from ..corpus import open_corpus
@@ -45,12 +46,34 @@ def write_kept(result: DaskDedupResult, files: Sequence[Path], targets: Sequence
     return sum(dask.compute(*tasks))
 
 
-def cluster_rows(result: DaskDedupResult) -> Iterator[list[tuple[str, int, str, int]]]:
-    """The clusters file's rows, one partition at a time (the table is never gathered whole)."""
+def cluster_rows(result: DaskDedupResult, reference_name: Callable[[int], str] | None = None
+                 ) -> Iterator[list[tuple[Any, ...]]]:
+    """The clusters file's rows (:data:`simdup.clustering.CLUSTER_COLUMNS`), one partition at a time.
+
+    The table is never gathered whole. Reference documents are named by
+    their ids (a reference of documents), or by ``reference_name(key)``
+    (an index's ids); the rows are the ones ``simdup dedup`` writes.
+    """
     for part in result.clusters.to_delayed():
         table = part.compute()
-        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), table["kept_id"].tolist(),
-                       table["distance"].tolist()))
+        kept, matched = _ids_or_none(table["kept_id"]), _ids_or_none(table["matched_id"])
+        if reference_name is not None:
+            in_reference = table["kept_position"].to_numpy(np.int64) < 0
+            kept[in_reference] = [reference_name(key) for key in table["kept_reference"][in_reference].tolist()]
+            by_reference = (table["reason"] == "reference").to_numpy(bool)
+            matched[by_reference] = [reference_name(key)
+                                     for key in table["matched_reference"][by_reference].tolist()]
+        distance = table["match_distance"].to_numpy(np.int64)
+        jaccard = np.round(table["match_jaccard"].to_numpy(np.float64), 4)
+        yield list(zip(table["id"].tolist(), table["cluster"].tolist(), kept.tolist(), matched.tolist(),
+                       [None if d < 0 else d for d in distance.tolist()],
+                       [None if j != j else j for j in jaccard.tolist()],  # NaN: not verified
+                       table["reason"].tolist()))
+
+
+def _ids_or_none(column: pd.Series) -> np.ndarray:
+    """The ids, None where there is none (the shuffles may have turned a None into NaN); a writable copy."""
+    return np.where(column.isna().to_numpy(), None, column.to_numpy(object))
 
 
 # -- on the workers -----------------------------------------------------------------------
