@@ -64,16 +64,17 @@ def cluster_rows(result: DaskDedupResult, reference_name: Callable[[int], str] |
             matched[by_reference] = [reference_name(key)
                                      for key in table["matched_reference"][by_reference].tolist()]
         distance = table["match_distance"].to_numpy(np.int64)
-        jaccard = np.round(table["match_jaccard"].to_numpy(np.float64), 4)
+        jaccard = np.round(table["match_jaccard"].to_numpy(np.float64), 4).astype(object)
+        jaccard[np.isnan(table["match_jaccard"].to_numpy(np.float64))] = None  # not verified
         yield list(zip(table["id"].tolist(), table["cluster"].tolist(), kept.tolist(), matched.tolist(),
                        [None if d < 0 else d for d in distance.tolist()],
-                       [None if j != j else j for j in jaccard.tolist()],  # NaN: not verified
+                       jaccard.tolist(),
                        table["reason"].tolist()))
 
 
 def _ids_or_none(column: pd.Series) -> np.ndarray:
     """The ids, None where there is none (the shuffles may have turned a None into NaN); a writable copy."""
-    return np.where(column.isna().to_numpy(), None, column.to_numpy(object))
+    return np.asarray(np.where(column.isna().to_numpy(), None, column.to_numpy(object)), dtype=object)
 
 
 # -- on the workers -----------------------------------------------------------------------
