@@ -183,13 +183,32 @@ def test_against_writes_what_dedup_writes(tmp_path: Path, scheduler: str, kind: 
     assert {"kept", "same_fingerprint", "reference"} <= set(reasons)
 
 
-def test_against_usage_errors(tmp_path: Path, scheduler: str) -> None:
+def test_update_writes_the_index_dedup_writes(tmp_path: Path, scheduler: str) -> None:
     new, reference = write_new_and_reference(tmp_path)
     index = tmp_path / "reference.idx"
-    assert run("index", "build", str(reference), "-o", str(index), "--quiet").returncode == 0
-    update = run("dedup", str(new), "--dask", scheduler, "--against", str(index), "--update", str(index), "-o",
-                 str(tmp_path / "out.jsonl"))
-    assert update.returncode == 1 and update.stderr.startswith("simdup: error: --update is for a run on this machine")
+    assert run("index", "build", str(reference), "-o", str(index), "-k", "8", "--quiet").returncode == 0
+    summaries = {}
+    for name, extra in (("plain", []), ("dask", ["--dask", scheduler])):
+        result = run("dedup", str(new), *extra, "--against", str(index), "--update", str(tmp_path / f"{name}.idx"),
+                     "-o", str(tmp_path / f"{name}.jsonl"), "--json", "--quiet")
+        assert result.returncode == 0, result.stderr
+        summaries[name] = json.loads(result.stdout)
+    assert (tmp_path / "dask.idx").read_bytes() == (tmp_path / "plain.idx").read_bytes()
+    assert (tmp_path / "dask.idx.names.json").read_bytes() == (tmp_path / "plain.idx.names.json").read_bytes()
+    assert summaries["dask"]["update"] == {**summaries["plain"]["update"], "index": str(tmp_path / "dask.idx")}
+    assert summaries["dask"]["update"]["added"] == summaries["dask"]["kept"] - summaries["dask"]["token_less_documents"]
+    # Against the updated index, a second run keeps only the token-less documents (they match nothing).
+    again = run("dedup", str(new), "--dask", scheduler, "--against", str(tmp_path / "dask.idx"), "-o",
+                str(tmp_path / "again.jsonl"), "--json", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["kept"] == summaries["dask"]["token_less_documents"] > 0
+
+
+def test_against_usage_errors(tmp_path: Path, scheduler: str) -> None:
+    new, reference = write_new_and_reference(tmp_path)
+    update = run("dedup", str(new), "--dask", scheduler, "--against", str(reference), "--update",
+                 str(tmp_path / "x.idx"), "-o", str(tmp_path / "out.jsonl"))
+    assert update.returncode == 1 and update.stderr.startswith("simdup: error: --update adds the kept documents")
     missing = run("dedup", str(new), "--dask", scheduler, "--against", str(tmp_path / "none.jsonl"), "-o",
                   str(tmp_path / "out.jsonl"))
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -11,8 +11,9 @@ file is read whole by one task, so each must fit in a worker's memory.
 ``--against REF`` is read as ``simdup dedup`` reads it
 (:mod:`simdup.cli._dedup_reference`): a saved index, sent to the workers
 as fingerprints (:mod:`simdup.distributed.reference`), or corpus files,
-read by the workers as the inputs are. ``--update`` is refused: it is a
-run on this machine's.
+read by the workers as the inputs are. ``--update`` adds the kept
+documents to the index on the client, as ``simdup dedup`` does (their
+names and fingerprints are gathered: 8 bytes and a name each).
 """
 
 from __future__ import annotations
@@ -27,29 +28,27 @@ from pathlib import Path
 try:
     # Checked first, for this message rather than simdup.distributed's.
     import dask  # noqa: F401
-    import dask.bag  # noqa: F401
+    import dask.bag as db
     import dask.delayed  # noqa: F401
     from dask.distributed import Client, LocalCluster
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
 from .._atomic import atomic_directory
+from ..index import SimHashIndex
 from ..distributed import DaskDedupResult, dedup
-from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
+from ..distributed.corpus_files import cluster_rows, corpus_bag, kept_names_and_fingerprints, write_kept
 from ._common import CliError, hasher_from_args, progress_bars
 from ._dedup_inputs import read_inputs, shard_names
 from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
-from ._dedup_reference import reference_hasher, reference_of
+from ._dedup_reference import reference_hasher, reference_of, update_index
 
 def run(args: argparse.Namespace) -> int:
     """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
-    if getattr(args, "update", None):
-        raise CliError("--update is for a run on this machine: with --dask, run `simdup index add` on the kept "
-                       "documents afterwards")
     files, root, corpus_format = read_inputs(args.input, "dedup --dask")
     output = dedup_output(args, corpus_format)
-    ref = reference_of(args) if getattr(args, "against", None) else None
+    ref = reference_of(args) if getattr(args, "against", None) or getattr(args, "update", None) else None
     # Every output is checked before any input is read (many shards: -o is a new directory).
     check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None, reference=ref)
     for name, value in (("--workers", args.workers), ("--split", args.split)):
@@ -67,8 +66,12 @@ def run(args: argparse.Namespace) -> int:
         prefixes = ([f"{name}:" for name in shard_names(files, root)] if root is not None and corpus_format == "lines"
                     else [""] * len(files))
         pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
-        against = None if ref is None else ref.index if ref.index is not None else corpus_bag(
-            ref.files, args.text_field, args.id_field, args.skip_bad, split, [""] * len(ref.files))
+        against: SimHashIndex | db.Bag | None = None
+        if ref is not None and ref.index is not None:
+            against = ref.index
+        elif ref is not None and ref.files:  # read as the inputs are, their ids without a file prefix (as dedup)
+            against = corpus_bag(ref.files, args.text_field, args.id_field, args.skip_bad, split,
+                                 [""] * len(ref.files))
         with _PhaseBar(args) as bar:
             result = dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
                            keep=args.keep, verify=args.verify, progress=bar.phase, against=against)
@@ -81,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
                 # An index names its documents in its names file; a corpus reference's are their ids.
                 write_cluster_rows(Path(args.clusters), cluster_rows(
                     result, ref.name if ref is not None and ref.index is not None else None))
+            updated = None
+            if ref is not None and ref.update is not None:
+                names, fps = kept_names_and_fingerprints(result, pieces)
+                updated = update_index(args, ref, names, fps)
             write_seconds = time.perf_counter() - start
 
     # The pipeline's summary, with the write and, as seconds, the whole run (the cluster's start included).
@@ -90,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
     summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
+    if updated is not None:
+        summary["update"] = updated
     report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
            summary=summary, scheduler=scheduler, workers=workers, partitions=len(files) * split)
     return 0

@@ -72,6 +72,19 @@ def cluster_rows(result: DaskDedupResult, reference_name: Callable[[int], str] |
                        table["reason"].tolist()))
 
 
+def kept_names_and_fingerprints(result: DaskDedupResult, records: db.Bag) -> tuple[list[str], np.ndarray]:
+    """The ids and fingerprints of the kept documents with tokens (what ``--update`` adds to an index), in order.
+
+    ``records`` is the input as :func:`corpus_bag` made it (dicts with ``id``).
+    Gathered on the client: 8 bytes and a name per kept document.
+    """
+    tasks = [delayed(_kept_with_tokens)(part, docs, keep) for part, docs, keep in
+             zip(records.to_delayed(), result.documents.to_delayed(), result.keep_flags())]
+    pieces = dask.compute(*tasks)
+    names = [name for some, _ in pieces for name in some]
+    return names, np.concatenate([fps for _, fps in pieces]) if pieces else np.empty(0, np.uint64)
+
+
 def _ids_or_none(column: pd.Series) -> np.ndarray:
     """The ids, None where there is none (the shuffles may have turned a None into NaN); a writable copy."""
     return np.asarray(np.where(column.isna().to_numpy(), None, column.to_numpy(object)), dtype=object)
@@ -85,6 +98,12 @@ def _read_records(path: str, text_field: str, id_field: str, skip_bad: bool, id_
     """One file's documents, whole: a file must fit in a worker's memory (shard larger corpora)."""
     corpus = open_corpus(path, text_field, id_field, skip_bad=skip_bad)
     return [{"id": id_prefix + doc_id, "text": doc} for doc_id, doc in corpus.records()]
+
+
+def _kept_with_tokens(records: list[dict[str, Any]], docs: pd.DataFrame, keep: np.ndarray
+                      ) -> tuple[list[str], np.ndarray]:
+    rows = np.flatnonzero(keep & (docs["n_tokens"].to_numpy(np.int64) > 0))  # a token-less document matches nothing
+    return [records[r]["id"] for r in rows.tolist()], docs["fingerprint"].to_numpy(np.uint64)[rows]
 
 
 def _piece(records: list[dict[str, Any]], number: int, pieces: int) -> list[dict[str, Any]]:
