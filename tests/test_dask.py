@@ -276,58 +276,6 @@ def test_bad_input() -> None:
         result.select_kept(dd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2))
 
 
-# -- on a cluster -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=logging.ERROR)
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
-def read_bag(path: Path, npartitions: int) -> db.Bag:
-    return db.read_text(str(path), blocksize=None).map(json.loads).repartition(npartitions=npartitions)
-
-
-def shared_texts(name: str, limit: int | None = None) -> list[str]:
-    shared_data.require(name)
-    return shared_data.texts(name, limit, nonblank=False)
-
-
-def test_local_cluster_on_real_data_matches_dedup(client, reuters: list[dict]) -> None:
-    # All of Reuters-21578, read by the workers from the shared file.
-    texts = [r["text"] for r in reuters]
-    local = dedup(texts)
-    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 6), id_column="id")
-    assert_same(local, result.to_local())
-    assert result.summary["duplicates_removed"] == local.summary["duplicates_removed"] > 300
-    # Chinese: a slice of Fudan (jieba), each document its own partition row.
-    fudan = shared_texts("fudan_zh.jsonl.gz", 300)
-    local = dedup(fudan, k=6)
-    result = dask_dedup(db.from_sequence(fudan, npartitions=4), text_column=None)
-    assert_same(local, result.to_local())
-
-
-def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) -> None:
-    texts = [r["text"] for r in reuters]
-    local = dedup(texts)
-    victim = next(iter(client.run(os.getpid).values()))
-    killed = threading.Event()
-
-    def kill_soon(phase: str) -> None:
-        # Mid-fingerprinting: its persisted partitions are lost and must be recomputed.
-        if phase == "fingerprint":
-            threading.Timer(0.3, lambda: (os.kill(victim, signal.SIGKILL), killed.set())).start()
-
-    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 8), id_column="id", progress=kill_soon)
-    assert killed.wait(10)
-    assert_same(local, result.to_local())
-    assert victim not in client.run(os.getpid).values()  # the nanny started a new worker
-
-
 # -- against a reference ------------------------------------------------------------------
 
 PLANTED = (3, 250, 777, 1199)  # new documents copied (edited) into the reference
@@ -436,6 +384,58 @@ def test_against_bad_input() -> None:
     assert_same(dedup(["a b c d", "a b c d"], hasher=SimHasher(use_idf=False), against=index), empty.to_local())
     nothing = dask_dedup(db.from_sequence([], npartitions=1), text_column=None, against=docs)
     assert_same(dedup([], against=["a b c d"]), nothing.to_local())
+
+# -- on a cluster -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=logging.ERROR)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def read_bag(path: Path, npartitions: int) -> db.Bag:
+    return db.read_text(str(path), blocksize=None).map(json.loads).repartition(npartitions=npartitions)
+
+
+def shared_texts(name: str, limit: int | None = None) -> list[str]:
+    shared_data.require(name)
+    return shared_data.texts(name, limit, nonblank=False)
+
+
+def test_local_cluster_on_real_data_matches_dedup(client, reuters: list[dict]) -> None:
+    # All of Reuters-21578, read by the workers from the shared file.
+    texts = [r["text"] for r in reuters]
+    local = dedup(texts)
+    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 6), id_column="id")
+    assert_same(local, result.to_local())
+    assert result.summary["duplicates_removed"] == local.summary["duplicates_removed"] > 300
+    # Chinese: a slice of Fudan (jieba), each document its own partition row.
+    fudan = shared_texts("fudan_zh.jsonl.gz", 300)
+    local = dedup(fudan, k=6)
+    result = dask_dedup(db.from_sequence(fudan, npartitions=4), text_column=None)
+    assert_same(local, result.to_local())
+
+
+def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) -> None:
+    texts = [r["text"] for r in reuters]
+    local = dedup(texts)
+    victim = next(iter(client.run(os.getpid).values()))
+    killed = threading.Event()
+
+    def kill_soon(phase: str) -> None:
+        # Mid-fingerprinting: its persisted partitions are lost and must be recomputed.
+        if phase == "fingerprint":
+            threading.Timer(0.3, lambda: (os.kill(victim, signal.SIGKILL), killed.set())).start()
+
+    result = dask_dedup(read_bag(shared_data.path("reuters21578.jsonl.gz"), 8), id_column="id", progress=kill_soon)
+    assert killed.wait(10)
+    assert_same(local, result.to_local())
+    assert victim not in client.run(os.getpid).values()  # the nanny started a new worker
+
 
 
 def test_against_on_a_local_cluster(client, new_and_reference) -> None:
