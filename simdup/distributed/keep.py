@@ -112,6 +112,8 @@ def edge_rows(links: dd.DataFrame, verified: bool) -> dd.DataFrame:
 
 
 def edges_meta() -> pd.DataFrame:
+    """The links :func:`choose_kept` takes: ``i``, ``j`` (keys; a reference node past every document), ``distance``,
+    ``jaccard``, ``ref`` (the reference key of a link to a reference node)."""
     return empty_frame(i=np.int64, j=np.int64, distance=np.uint8, jaccard=np.float64, ref=np.uint64)
 
 
