@@ -139,6 +139,79 @@ def test_text_line_shards_are_named_by_file_and_line(tmp_path: Path, scheduler: 
     result = run("dedup", str(tmp_path / "s*.txt"), "--dask", scheduler, "-o", str(tmp_path / "out"),
                  "--clusters", str(tmp_path / "c.csv"))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "c.csv").read_text().splitlines() == ["id,cluster,kept_id,distance", "s1.txt:1,0,s1.txt:1,0",
-                                                            "s2.txt:2,0,s1.txt:1,0"]
+    assert (tmp_path / "c.csv").read_text().splitlines() == [
+        "id,cluster,kept_id,matched_id,distance,jaccard,reason", "s1.txt:1,0,s1.txt:1,,,,kept",
+        "s2.txt:2,0,s1.txt:1,s1.txt:1,0,1.0,same_fingerprint"]
     assert (tmp_path / "out" / "s2.txt").read_text() == "unrelated words about a football match last night\n"
+
+
+def write_new_and_reference(tmp_path: Path) -> tuple[Path, Path]:
+    """1,200 new documents and 600 reference ones; 300 are in both (cross-collection copies) and the
+    sample's own near-duplicates are within each."""
+    lines = sample_lines()
+    new, reference = tmp_path / "new.jsonl", tmp_path / "reference.jsonl"
+    new.write_bytes(b"".join(lines[:1200]))
+    reference.write_bytes(b"".join(lines[900:1500]))
+    return new, reference
+
+
+@pytest.mark.parametrize("kind", ["corpus", "index"])
+def test_against_writes_what_dedup_writes(tmp_path: Path, scheduler: str, kind: str) -> None:
+    new, reference = write_new_and_reference(tmp_path)
+    against = reference
+    if kind == "index":
+        against = tmp_path / "reference.idx"
+        built = run("index", "build", str(reference), "-o", str(against), "-k", "8", "--quiet")
+        assert built.returncode == 0, built.stderr
+    outputs = {}
+    for name, extra in (("plain", []), ("dask", ["--dask", scheduler])):
+        out = tmp_path / f"{name}.jsonl"
+        clusters = [tmp_path / f"{name}-clusters.csv", tmp_path / f"{name}-clusters.jsonl"]
+        for n, path in enumerate(clusters):  # the same run twice: one clusters file each
+            result = run("dedup", str(new), *extra, "--against", str(against), "-o", str(out if n == 0 else
+                         tmp_path / f"{name}-again.jsonl"), "--clusters", str(path), "--json", "--quiet")
+            assert result.returncode == 0, result.stderr
+        outputs[name] = (out.read_bytes(), clusters[0].read_text(), clusters[1].read_text(), json.loads(result.stdout))
+    plain, dask = outputs["plain"], outputs["dask"]
+    assert dask[:3] == plain[:3]  # the kept records and both clusters files, byte for byte
+    assert dask[3]["reference"] == plain[3]["reference"]
+    assert plain[3]["reference"]["kind"] == kind and plain[3]["reference"]["matched"] >= 250
+    for key in ("documents", "kept", "duplicates_removed", "clusters", "pairs"):
+        assert dask[3][key] == plain[3][key], key
+    reasons = [json.loads(line)["reason"] for line in dask[2].splitlines()]
+    assert reasons.count("reference") == plain[3]["reference"]["matched"]
+    assert {"kept", "same_fingerprint", "reference"} <= set(reasons)
+
+
+def test_update_writes_the_index_dedup_writes(tmp_path: Path, scheduler: str) -> None:
+    new, reference = write_new_and_reference(tmp_path)
+    index = tmp_path / "reference.idx"
+    assert run("index", "build", str(reference), "-o", str(index), "-k", "8", "--quiet").returncode == 0
+    summaries = {}
+    for name, extra in (("plain", []), ("dask", ["--dask", scheduler])):
+        result = run("dedup", str(new), *extra, "--against", str(index), "--update", str(tmp_path / f"{name}.idx"),
+                     "-o", str(tmp_path / f"{name}.jsonl"), "--json", "--quiet")
+        assert result.returncode == 0, result.stderr
+        summaries[name] = json.loads(result.stdout)
+    assert (tmp_path / "dask.idx").read_bytes() == (tmp_path / "plain.idx").read_bytes()
+    assert (tmp_path / "dask.idx.names.json").read_bytes() == (tmp_path / "plain.idx.names.json").read_bytes()
+    assert summaries["dask"]["update"] == {**summaries["plain"]["update"], "index": str(tmp_path / "dask.idx")}
+    assert summaries["dask"]["update"]["added"] == summaries["dask"]["kept"] - summaries["dask"]["token_less_documents"]
+    # Against the updated index, a second run keeps only the token-less documents (they match nothing).
+    again = run("dedup", str(new), "--dask", scheduler, "--against", str(tmp_path / "dask.idx"), "-o",
+                str(tmp_path / "again.jsonl"), "--json", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["kept"] == summaries["dask"]["token_less_documents"] > 0
+
+
+def test_against_usage_errors(tmp_path: Path, scheduler: str) -> None:
+    new, reference = write_new_and_reference(tmp_path)
+    update = run("dedup", str(new), "--dask", scheduler, "--against", str(reference), "--update",
+                 str(tmp_path / "x.idx"), "-o", str(tmp_path / "out.jsonl"))
+    assert update.returncode == 1 and update.stderr.startswith("simdup: error: --update adds the kept documents")
+    missing = run("dedup", str(new), "--dask", scheduler, "--against", str(tmp_path / "none.jsonl"), "-o",
+                  str(tmp_path / "out.jsonl"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+    overwrite = run("dedup", str(new), "--dask", scheduler, "--against", str(reference), "-o", str(reference))
+    assert overwrite.returncode == 1 and "Traceback" not in overwrite.stderr
+    assert not (tmp_path / "out.jsonl").exists()

@@ -24,7 +24,8 @@ import shared_data
 from internals import clusters
 from reference import sklearn_idf as _sklearn_idf
 
-from simdup import DedupResult, SimHasher, dedup
+from simdup import DedupResult, SimHasher, SimHashIndex, dedup
+from simdup.clustering import REASONS
 from simdup.dask import dedup as dask_dedup
 from simdup.distributed.components import components
 from simdup.batch import clusters
@@ -44,6 +45,22 @@ def assert_same(local: DedupResult, got: DedupResult) -> None:
         assert got.jaccard is None
     else:
         assert got.jaccard is not None and np.array_equal(local.jaccard, got.jaccard)
+    # The evidence of every removal, as the local run settles it (simdup.clustering.settle).
+    assert local.evidence is not None and got.evidence is not None
+    for name in ("match", "distance", "jaccard", "reason", "reference"):
+        a, b = getattr(local.evidence, name), getattr(got.evidence, name)
+        if a is None:
+            assert b is None, f"evidence.{name}"
+            continue
+        assert a.dtype == b.dtype, f"evidence.{name}: {a.dtype} != {b.dtype}"
+        assert np.array_equal(a, b, equal_nan=name == "jaccard"), \
+            f"evidence.{name} differs at {np.flatnonzero(a != b)[:10].tolist()}"
+    if local.kept_reference is None:
+        assert got.kept_reference is None
+    else:
+        assert got.kept_reference is not None and local.kept_reference.dtype == got.kept_reference.dtype
+        assert np.array_equal(local.kept_reference, got.kept_reference)
+    assert local.reference == got.reference
 
 
 @pytest.fixture
@@ -259,6 +276,115 @@ def test_bad_input() -> None:
         result.select_kept(dd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2))
 
 
+# -- against a reference ------------------------------------------------------------------
+
+PLANTED = (3, 250, 777, 1199)  # new documents copied (edited) into the reference
+
+
+@pytest.fixture(scope="module")
+def new_and_reference(reuters: list[dict]) -> tuple[list[dict], list[dict]]:
+    """1,202 new documents (two of them edited copies of others) and 1,004 reference documents
+    (four of them edited copies of new ones, at reference positions 500 to 503)."""
+    new = reuters[:1200] + [{"id": "again-40", "text": reuters[40]["text"] + " (again)"},
+                            {"id": "again-3", "text": "Reuters - " + reuters[3]["text"]}]
+    other = reuters[1200:2200]
+    reference = other[:500] + [{"id": f"copy-{p}", "text": reuters[p]["text"] + " (reuters)"} for p in PLANTED] \
+        + other[500:]
+    return new, reference
+
+
+def assert_planted(result: DedupResult, keys: list[int]) -> None:
+    reference = REASONS.index("reference")
+    for p, key in zip(PLANTED, keys):
+        assert result.representative[p] == -1 and result.kept_reference[p] == key
+        assert result.evidence.reason[p] == reference and result.evidence.reference[p] == key
+    # The copy of 3 went with it (its cluster is kept in the reference); the copy of 40 is a plain duplicate.
+    assert result.labels[1201] == 3 and result.representative[1201] == -1 and result.kept_reference[1201] == keys[0]
+    assert result.labels[1200] == 40 and result.keep[[40, 1200]].sum() == 1  # (keep="longest" keeps the copy)
+    removed, kept = (1200, 40) if result.keep[40] else (40, 1200)
+    assert result.evidence.match[removed] == kept and REASONS[result.evidence.reason[removed]] == "near_duplicate"
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+@pytest.mark.parametrize("params", [{}, {"max_local_links": 0}, {"keep": "longest"}, {"verify": None, "k": 6}])
+def test_against_documents_same_result_as_dedup(new_and_reference, params: dict) -> None:
+    new, reference = new_and_reference
+    local_params = {k: v for k, v in params.items() if k != "max_local_links"}
+    local = dedup([r["text"] for r in new], against=[r["text"] for r in reference], **local_params)
+    assert_planted(local, [500, 501, 502, 503])
+    result = dask_dedup(frame(new, 5), id_column="id", against=frame(reference, 3), **params)
+    got = result.to_local()
+    assert_same(local, got)
+    assert local.reference == {"kind": "documents", "documents": 1004, "k": params.get("k", 8),
+                               "verified": "verify" not in params}
+    assert result.summary["reference"] == local.summary["reference"]
+    for key in ("documents", "kept", "duplicates_removed", "clusters", "largest_cluster", "pairs"):
+        assert result.summary[key] == local.summary[key], key
+    kept = result.kept.compute()["id"].tolist()
+    assert kept == [r["id"] for r, k in zip(new, local.keep) if k]
+    assert "again-3" not in kept and not {new[p]["id"] for p in PLANTED} & set(kept)
+    assert ("again-40" in kept) != (new[40]["id"] in kept)
+    # The table names reference documents by their ids.
+    table = result.clusters.compute().set_index("position")
+    assert table.loc[list(PLANTED), "kept_id"].tolist() == [f"copy-{p}" for p in PLANTED]
+    assert table.loc[list(PLANTED), "matched_id"].tolist() == [f"copy-{p}" for p in PLANTED]
+    removed, kept = (1200, 40) if local.keep[40] else (40, 1200)
+    assert table.loc[removed, "matched_id"] == new[kept]["id"] and table.loc[removed, "reason"] == "near_duplicate"
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+def test_against_an_index_same_result_as_dedup(new_and_reference) -> None:
+    new, reference = new_and_reference
+    hasher = SimHasher.default()
+    index = SimHashIndex(6)  # k=8 asked: matched within 6, the index's k
+    keys = 10_000 + 7 * np.arange(len(reference), dtype=np.uint64)  # ids are not positions
+    index.add_many(hasher.transform([r["text"] for r in reference]), keys)
+    texts = [r["text"] for r in new]
+    local = dedup(texts, hasher=hasher, against=index)
+    assert_planted(local, keys[500:504].tolist())
+    assert local.reference == {"kind": "index", "documents": 1004, "k": 6, "verified": False}
+    for params in ({}, {"max_local_links": 0}):
+        result = dask_dedup(frame(new, 4), id_column="id", hasher=hasher, against=index, **params)
+        assert_same(local, result.to_local())
+        assert result.summary["reference"] == local.summary["reference"]
+        table = result.clusters.compute().set_index("position")
+        assert table.loc[list(PLANTED), "kept_reference"].tolist() == keys[500:504].tolist()
+        assert table.loc[list(PLANTED), "kept_id"].isna().all()  # an index has no names: the CLI has them
+    # The default hasher is the index's when none is given, as in simdup.dedup.
+    assert_same(local, dask_dedup(frame(new, 2), id_column="id", against=index).to_local())
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+def test_against_a_bag_unfitted_hasher_fits_on_both(new_and_reference) -> None:
+    new, reference = new_and_reference
+    new, reference = new[1100:] + new[:60], reference[450:560]  # few documents: the IDF of both matters
+    texts, reference_texts = [r["text"] for r in new], [r["text"] for r in reference]
+    local = dedup(texts, k=6, against=reference_texts)
+    result = dask_dedup(db.from_sequence(texts, npartitions=3), k=6, text_column=None,
+                        against=db.from_sequence(reference_texts, npartitions=2))
+    assert_same(local, result.to_local())
+    # The fingerprints are equal, so the hasher was fitted on both collections; the planted copies match.
+    assert {99, 101, 105} <= set(np.flatnonzero(local.representative == -1).tolist())  # 1199, again-3, 3
+
+
+@pytest.mark.usefixtures("sync_scheduler")
+def test_against_bad_input() -> None:
+    docs = db.from_sequence(["a b c d", "a b c d"], npartitions=1)
+    index = SimHashIndex(3)
+    with pytest.raises(ValueError, match="fitted hasher"):
+        dask_dedup(docs, text_column=None, hasher=SimHasher(), against=index)
+    with pytest.raises(TypeError, match="against must be"):
+        dask_dedup(docs, text_column=None, against=["a b c d"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="against: text_column='text' is not a column"):
+        dask_dedup(dd.from_pandas(pd.DataFrame({"text": ["x y"]}), npartitions=1),
+                   against=dd.from_pandas(pd.DataFrame({"body": ["x y"]}), npartitions=1))
+    # An empty reference, or an empty input, is no reference match.
+    empty = dask_dedup(docs, text_column=None, hasher=SimHasher(use_idf=False), against=index)
+    assert empty.summary["reference"]["matched"] == 0 and empty.summary["duplicates_removed"] == 1
+    assert_same(dedup(["a b c d", "a b c d"], hasher=SimHasher(use_idf=False), against=index), empty.to_local())
+    nothing = dask_dedup(db.from_sequence([], npartitions=1), text_column=None, against=docs)
+    assert_same(dedup([], against=["a b c d"]), nothing.to_local())
+
 # -- on a cluster -------------------------------------------------------------------------
 
 
@@ -309,3 +435,19 @@ def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) ->
     assert killed.wait(10)
     assert_same(local, result.to_local())
     assert victim not in client.run(os.getpid).values()  # the nanny started a new worker
+
+
+
+def test_against_on_a_local_cluster(client, new_and_reference) -> None:
+    # Worker processes: the reference's fingerprints travel pickled and are indexed on each worker.
+    new, reference = new_and_reference
+    texts, reference_texts = [r["text"] for r in new], [r["text"] for r in reference]
+    local = dedup(texts, against=reference_texts)
+    result = dask_dedup(frame(new, 4), id_column="id", against=frame(reference, 3), max_local_links=0)
+    assert_same(local, result.to_local())
+    hasher = SimHasher.default()
+    index = SimHashIndex(8)
+    index.add_many(hasher.transform(reference_texts), np.arange(len(reference), dtype=np.uint64) + 5)
+    local = dedup(texts, hasher=hasher, against=index)
+    assert_planted(local, [505, 506, 507, 508])
+    assert_same(local, dask_dedup(frame(new, 4), id_column="id", hasher=hasher, against=index).to_local())

@@ -7,6 +7,13 @@ readers as the single-machine command, as one or more partitions
 input file (:mod:`simdup.distributed.corpus_files`): the output and the
 clusters file are the ones ``simdup dedup`` writes for the same input. A
 file is read whole by one task, so each must fit in a worker's memory.
+
+``--against REF`` is read as ``simdup dedup`` reads it
+(:mod:`simdup.cli._dedup_reference`): a saved index, sent to the workers
+as fingerprints (:mod:`simdup.distributed.reference`), or corpus files,
+read by the workers as the inputs are. ``--update`` adds the kept
+documents to the index on the client, as ``simdup dedup`` does (their
+names and fingerprints are gathered: 8 bytes and a name each).
 """
 
 from __future__ import annotations
@@ -21,30 +28,35 @@ from pathlib import Path
 try:
     # Checked first, for this message rather than simdup.distributed's.
     import dask  # noqa: F401
-    import dask.bag  # noqa: F401
+    import dask.bag as db
     import dask.delayed  # noqa: F401
     from dask.distributed import Client, LocalCluster
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("--dask needs Dask: pip install 'simdup[dask]'") from exc
 
 from .._atomic import atomic_directory
+from ..index import SimHashIndex
 from ..distributed import DaskDedupResult, dedup
-from ..distributed.corpus_files import cluster_rows, corpus_bag, write_kept
+from ..distributed.corpus_files import cluster_rows, corpus_bag, kept_names_and_fingerprints, write_kept
 from ._common import CliError, hasher_from_args, progress_bars
 from ._dedup_inputs import read_inputs, shard_names
 from ._dedup_outputs import check_dedup_outputs, dedup_output, report, write_cluster_rows
+from ._dedup_reference import reference_hasher, reference_of, update_index
 
 def run(args: argparse.Namespace) -> int:
     """Run ``simdup dedup`` with ``--dask`` (INPUT and --dask settled by :func:`simdup.cli.dedup.cmd_dedup`)."""
     started = time.perf_counter()
     files, root, corpus_format = read_inputs(args.input, "dedup --dask")
     output = dedup_output(args, corpus_format)
+    ref = reference_of(args) if getattr(args, "against", None) or getattr(args, "update", None) else None
     # Every output is checked before any input is read (many shards: -o is a new directory).
-    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None)
+    check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None, reference=ref)
     for name, value in (("--workers", args.workers), ("--split", args.split)):
         if value is not None and value < 1:
             args.parser.error(f"{name} must be at least 1")
-    hasher = hasher_from_args(args, fit=True).for_corpus(corpus_format)
+    # With an index, its own model (the fingerprints must be comparable); else fitted on input and reference.
+    hasher = (reference_hasher(args, ref) if ref is not None else hasher_from_args(args, fit=True)
+              ).for_corpus(corpus_format)
 
     with _connect(args.dask, args.workers) as client:
         scheduler, workers = client.scheduler.address, len(client.nthreads())
@@ -54,23 +66,39 @@ def run(args: argparse.Namespace) -> int:
         prefixes = ([f"{name}:" for name in shard_names(files, root)] if root is not None and corpus_format == "lines"
                     else [""] * len(files))
         pieces = corpus_bag(files, args.text_field, args.id_field, args.skip_bad, split, prefixes)
+        against: SimHashIndex | db.Bag | None = None
+        if ref is not None and ref.index is not None:
+            against = ref.index
+        elif ref is not None and ref.files:  # read as the inputs are, their ids without a file prefix (as dedup)
+            against = corpus_bag(ref.files, args.text_field, args.id_field, args.skip_bad, split,
+                                 [""] * len(ref.files))
         with _PhaseBar(args) as bar:
             result = dedup(pieces, args.k, text_column="text", id_column="id", hasher=hasher,
-                                       keep=args.keep, verify=args.verify, progress=bar.phase)
+                           keep=args.keep, verify=args.verify, progress=bar.phase, against=against)
             if result.summary["documents"] == 0:
                 raise CliError(f"{' '.join(args.input)}: no documents to deduplicate")
             bar.phase("write")
             start = time.perf_counter()
             skipped = _write_outputs(args, files, root, output, result, split)
             if args.clusters:
-                write_cluster_rows(Path(args.clusters), cluster_rows(result))
+                # An index names its documents in its names file; a corpus reference's are their ids.
+                write_cluster_rows(Path(args.clusters), cluster_rows(
+                    result, ref.name if ref is not None and ref.index is not None else None))
+            updated = None
+            if ref is not None and ref.update is not None:
+                names, fps = kept_names_and_fingerprints(result, pieces)
+                updated = update_index(args, ref, names, fps)
             write_seconds = time.perf_counter() - start
 
     # The pipeline's summary, with the write and, as seconds, the whole run (the cluster's start included).
     summary = dict(result.summary)
+    if ref is not None and ref.files:  # (as simdup dedup names a reference of corpus files)
+        summary["reference"] = {**summary["reference"], "kind": "corpus"}
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
     summary["documents_per_second"] = round(summary["documents"] / summary["seconds"], 1)
+    if updated is not None:
+        summary["update"] = updated
     report(args, source=" ".join(args.input), output=output, corpus_format=corpus_format, hasher=hasher, skipped=skipped,
            summary=summary, scheduler=scheduler, workers=workers, partitions=len(files) * split)
     return 0

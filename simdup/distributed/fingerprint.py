@@ -7,7 +7,7 @@ worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask.dataframe as dd
@@ -23,9 +23,12 @@ from .keys import Persist, doc_keys, empty_frame
 from .partitions import Layout, documents
 
 
-def fit(parts: list[Delayed], hasher: SimHasher, layout: Layout) -> SimHasher | None:
-    """Fit ``hasher`` on every partition's documents; None when there are none (nothing to fit)."""
-    counted = [delayed(_count_terms)(part, hasher, layout) for part in parts]
+def fit(parts: list[Delayed], hasher: SimHasher, layout: Layout,
+        more: Sequence[tuple[list[Delayed], Layout]] = ()) -> SimHasher | None:
+    """Fit ``hasher`` on every partition's documents (and on ``more`` partitions, each with its layout: a
+    reference's); None when there are none (nothing to fit)."""
+    counted = [delayed(_count_terms)(part, hasher, part_layout)
+               for some, part_layout in [(parts, layout), *more] for part in some]
     vocabulary, df, n_docs = _tree_reduce(counted, _merge_counts).compute()
     if n_docs == 0:
         return None  # an empty input gives an empty result

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dask
+import dask.bag as db
 import dask.dataframe as dd
 import numpy as np
 from dask.delayed import delayed
@@ -21,13 +22,16 @@ from dask.delayed import delayed
 from .._validation import check_k
 from ..batch import DEFAULT_K, DEFAULT_SHINGLE_SIZE, DEFAULT_VERIFY, MAX_K, ShingleSize, check_shingle_size, \
     check_verify, summarize
+from ..clustering import REFERENCE
 from ..hasher import SimHasher
+from ..index import SimHashIndex
 from .components import linked_components
 from .fingerprint import fingerprint, fit
 from .join import candidate_links
-from .keep import choose_kept
-from .keys import MAX_PARTITIONS
-from .partitions import Collection, layout_of
+from .keep import choose_kept, edge_rows, reference_base
+from .keys import MAX_PARTITIONS, Persist
+from .partitions import Collection, Layout, layout_of
+from .reference import ReferenceFingerprints, reference_edges, reference_ids, reference_matches
 from .result import DaskDedupResult, dask_dedup_result
 from .verify import verify as verified_links
 
@@ -49,6 +53,7 @@ def dedup(
     npartitions: int | None = None,
     max_local_links: int = DEFAULT_MAX_LOCAL_LINKS,
     progress: PhaseCallback | None = None,
+    against: SimHashIndex | Collection | None = None,
 ) -> DaskDedupResult:
     """Find near-duplicate documents of a Dask collection and choose one to keep per cluster.
 
@@ -96,21 +101,39 @@ def dedup(
         above it, on the workers without gathering the links.
     progress : callable, optional
         Called with each phase's name as it starts.
+    against : SimHashIndex, or dask DataFrame or Bag, optional
+        A reference, as for :func:`simdup.dedup`: every document that is a
+        near-duplicate of a reference document is removed, with its whole
+        cluster. An index holds fingerprints of a fitted ``hasher`` (by
+        default ``SimHasher.default()``): matches within ``min(k, index.k)``
+        bits, not verified. A collection of reference documents, laid out
+        as the input (the same columns), is fingerprinted with the same
+        hasher (fitted on input and reference when not fitted) and its
+        matches verified on text as links are.
 
     Returns
     -------
     DaskDedupResult
+        Its ``clusters`` table says why each document was removed.
+
+    Raises
+    ------
+    TypeError
+        The input or ``against`` is not a Dask collection (or an index).
+    ValueError
+        A parameter out of range, or an index as ``against`` with a hasher
+        that is not fitted.
     """
     # Shingle sets travel as bytes and ids as objects: Dask must not turn them into strings.
     with dask.config.set({"dataframe.convert-string": False}):
         return _dedup(collection, k, text_column, id_column, content_type_column, hasher, keep, verify,
-                      shingle_size, npartitions, max_local_links, progress)
+                      shingle_size, npartitions, max_local_links, progress, against)
 
 
 def _dedup(collection: Collection, k: int, text_column: str | None, id_column: str | None,
            content_type_column: str | None, hasher: SimHasher | None, keep: str, verify: float | None,
            shingle_size: ShingleSize, npartitions: int | None, max_local_links: int,
-           progress: PhaseCallback | None) -> DaskDedupResult:
+           progress: PhaseCallback | None, against: SimHashIndex | Collection | None) -> DaskDedupResult:
     k = check_k(k, MAX_K)
     check_verify(verify)
     check_shingle_size(shingle_size)
@@ -125,6 +148,23 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
     parts = collection.to_delayed()
     if not 1 <= len(parts) < MAX_PARTITIONS:
         raise ValueError(f"the collection must have 1 to {MAX_PARTITIONS - 1} partitions, got {len(parts)}")
+    index = against if isinstance(against, SimHashIndex) else None
+    reference_layout, reference_parts = None, None
+    if index is not None:
+        hasher = SimHasher.default() if hasher is None else hasher
+        if not hasher.__sklearn_is_fitted__():
+            raise ValueError("an index as `against` holds fingerprints of a fitted hasher: pass that hasher, fitted")
+    elif against is not None:
+        if not isinstance(against, (dd.DataFrame, db.Bag)):
+            raise TypeError(f"against must be a SimHashIndex or a dask DataFrame or Bag, got {type(against).__name__}")
+        try:
+            reference_layout = layout_of(against, text_column, id_column, content_type_column)
+        except ValueError as exc:  # laid out unlike the input
+            raise ValueError(f"against: {exc}") from None
+        reference_parts = against.to_delayed()
+        if not 1 <= len(reference_parts) < MAX_PARTITIONS:
+            raise ValueError(f"the reference must have 1 to {MAX_PARTITIONS - 1} partitions, "
+                             f"got {len(reference_parts)}")
     hasher = SimHasher() if hasher is None else hasher
     hasher._check_params()
     shuffle_parts = int(npartitions or max(len(parts), _cluster_threads()))
@@ -132,7 +172,9 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
 
     if not hasher.__sklearn_is_fitted__():
         with phases("fit"):
-            hasher = fit(parts, hasher, layout)  # None: the input is empty, and so is the result
+            # A reference of documents is fitted on with the input (one hasher for both), as simdup.dedup does.
+            more = [] if reference_parts is None or reference_layout is None else [(reference_parts, reference_layout)]
+            hasher = fit(parts, hasher, layout, more)  # None: nothing to fit on, and the result is empty
 
     with phases("fingerprint"):
         model = delayed(hasher, pure=True) if hasher is not None else None
@@ -147,21 +189,67 @@ def _dedup(collection: Collection, k: int, text_column: str | None, id_column: s
             assert verify is not None and model is not None
             links = verified_links(links, parts, model, layout, verify, shingle_size, shuffle_parts, phases.persist)
     n_links = int(links.map_partitions(len, meta=(None, "int64")).sum().compute())
+    n = int(offsets[-1])
+    edges = edge_rows(links, verified)
+
+    described, names = None, None
+    if against is not None and n:  # (as simdup.dedup: an empty input has no reference to describe)
+        with phases("reference"):
+            edges, described, names = _reference(docs, against, index, k, verify, shingle_size, parts, layout,
+                                                 reference_parts, reference_layout, model, len(offsets) - 1, edges,
+                                                 phases.persist)
+    n_edges = int(edges.map_partitions(len, meta=(None, "int64")).sum().compute())
 
     with phases("cluster"):
-        members = linked_components(links, n_links, max_local_links, shuffle_parts, phases.persist)
-        kept = choose_kept(members, docs, keep, layout.id is not None, offsets, shuffle_parts, phases.persist)
+        # Reference nodes are numbered past every document, so a component's label is a document.
+        members = linked_components(edges, n_edges, max_local_links, shuffle_parts, phases.persist)
+        members = members[members["doc"] < reference_base(len(offsets) - 1)]
+        kept = choose_kept(members, edges, docs, keep, layout.id is not None, offsets, shuffle_parts,
+                           phases.persist, names)
         clustered = kept.clustered
-        counts = dask.compute(clustered["doc"].count(), clustered["size"].max(), (clustered["doc"] ==
-                              clustered["label"]).sum(), (docs["n_tokens"] == 0).sum())
+        head = clustered["doc"] == clustered["label"]
+        counts = dask.compute(clustered["doc"].count(), clustered["size"].max(), (head & (clustered["size"] > 1)).sum(),
+                              (docs["n_tokens"] == 0).sum(), (clustered["kept"] == clustered["doc"]).sum(),
+                              (clustered["reason"] == REFERENCE).sum(), (clustered["kept"] < 0).sum())
 
-    removed_count = int(counts[0]) - int(counts[2])
-    n = int(offsets[-1])
+    removed_count = int(counts[0]) - int(counts[4])
+    if described is not None:
+        described = {**described, "matched": int(counts[5]), "removed_in_reference_clusters": int(counts[6])}
     summary = summarize(documents=n, kept=n - removed_count, clusters=int(counts[2]),
                         largest_cluster=max(int(counts[1]) if counts[0] else 0, 1 if n else 0),
                         token_less_documents=int(counts[3]), pairs=n_links, timings=phases.timings,
-                        candidate_pairs=n_candidates)
+                        candidate_pairs=n_candidates, reference=described)
     return dask_dedup_result(collection, docs, links, verified, kept.table, kept.removed, offsets, summary)
+
+
+def _reference(docs: dd.DataFrame, against: SimHashIndex | Collection, index: SimHashIndex | None, k: int,
+               verify: float | None, shingle_size: ShingleSize, parts: list[Any], layout: Layout,
+               reference_parts: list[Any] | None, reference_layout: Layout | None, model: Any, n_input: int,
+               edges: dd.DataFrame, persist: Persist) -> tuple[dd.DataFrame, dict[str, Any], dict[int, Any] | None]:
+    """The links with each document's reference match added, the reference described, and its ids (or None)."""
+    if index is not None:
+        within = min(k, index.k)
+        matches = reference_matches(docs, ReferenceFingerprints.of_index(index), within)
+        described = {"kind": "index", "documents": len(index), "k": within, "verified": False}
+        reference_docs, reference_offsets = None, None
+    else:
+        assert reference_parts is not None and reference_layout is not None
+        reference_docs, reference_offsets = fingerprint(reference_parts, model, reference_layout, False, persist)
+        gathered = reference_docs[["fp", "n_tokens"]].compute()
+        held = ReferenceFingerprints.of_documents(gathered["fp"].to_numpy(np.uint64),
+                                                  gathered["n_tokens"].to_numpy(np.int64), k)
+        matches = reference_matches(docs, held, k, parts, layout, reference_parts, reference_layout,
+                                    reference_offsets, model, verify, shingle_size, persist)
+        described = {"kind": "documents", "documents": int(reference_offsets[-1]), "k": k,
+                     "verified": verify is not None}
+    matches = persist(matches)
+    nodes = np.unique(np.asarray(matches["ref"].compute(), dtype=np.uint64))
+    names = None
+    if reference_docs is not None and reference_layout is not None and reference_layout.id is not None:
+        assert reference_offsets is not None
+        names = reference_ids(reference_docs, nodes, reference_offsets)
+    edges = dd.concat([edges, reference_edges(matches, nodes, reference_base(n_input))])
+    return edges, described, names
 
 
 class _Phases:

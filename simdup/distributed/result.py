@@ -14,6 +14,7 @@ import pandas as pd
 from dask.delayed import Delayed, delayed
 
 from ..batch import DedupResult, Pairs
+from ..clustering import REASONS, Evidence
 from .keys import ROW_MASK, empty_frame, links_meta, positions
 from .partitions import Collection
 
@@ -31,12 +32,23 @@ class DaskDedupResult:
         One row per input document, partitioned as the input: ``position``,
         ``fingerprint`` (uint64), ``n_tokens``.
     clusters : dask DataFrame
-        One row per document in a cluster of two or more, by position:
-        ``position``, ``label`` (position of the cluster's first document,
-        as :attr:`DedupResult.labels`), ``cluster`` (clusters numbered 0, 1,
-        ... in order of their first document), ``kept_position``,
-        ``distance`` (bits from the kept document's fingerprint), and with an
-        ``id_column``, ``id`` and ``kept_id``.
+        One row per document in a cluster of two or more (a reference
+        document counts), by position: ``position``, ``label`` (position of
+        the cluster's first document, as :attr:`DedupResult.labels`),
+        ``cluster`` (clusters numbered 0, 1, ... in order of their first
+        document), ``kept_position`` (-1: the cluster is kept in the
+        reference), ``distance`` (bits from the kept document's
+        fingerprint, -1 for a cluster kept in the reference), and the
+        evidence, as :attr:`DedupResult.evidence`: ``matched_position``
+        (the document whose link put this one in the cluster, -1 for none),
+        ``match_distance`` (-1 for none), ``match_jaccard`` (NaN when not
+        verified), ``reason`` (a name of :data:`simdup.clustering.REASONS`);
+        ``kept_reference`` and ``matched_reference`` (with ``against``: the
+        reference document kept, and the one matched for reason
+        "reference", as positions among the reference documents or index
+        ids; 0 elsewhere); and with an ``id_column``, ``id``, ``kept_id``
+        and ``matched_id`` (a reference document's id when the reference
+        has them, else None).
     links : dask DataFrame
         The near-duplicate links after verification: ``i < j`` (positions),
         ``distance``, and ``jaccard`` when verification ran.
@@ -94,9 +106,24 @@ class DaskDedupResult:
         pairs = Pairs(links["i"].to_numpy(np.int64), links["j"].to_numpy(np.int64),
                       links["distance"].to_numpy(np.uint8))
         jaccard = links["jaccard"].to_numpy(np.float64) if "jaccard" in links else None
+        evidence = Evidence(np.full(n, -1, np.int64), np.full(n, -1, np.int32), np.full(n, np.nan),
+                            np.zeros(n, np.uint8))
+        evidence.match[position] = members["matched_position"].to_numpy(np.int64)
+        evidence.distance[position] = members["match_distance"].to_numpy(np.int32)
+        evidence.jaccard[position] = members["match_jaccard"].to_numpy(np.float64)
+        evidence.reason[position] = pd.Categorical(members["reason"], categories=REASONS).codes
+        reference = self.summary.get("reference")
+        kept_reference = None
+        if reference is not None:
+            kept_reference = np.zeros(n, np.uint64)
+            kept_reference[position] = members["kept_reference"].to_numpy(np.uint64)
+            matched = np.zeros(n, np.uint64)
+            matched[position] = members["matched_reference"].to_numpy(np.uint64)
+            evidence = evidence._replace(reference=matched)
+            reference = {key: reference[key] for key in ("kind", "documents", "k", "verified")}
         return DedupResult(fps, docs["n_tokens"].to_numpy(np.int64), labels, representative,
                            representative == np.arange(n), distance, pairs, jaccard,
-                           dict(self.summary["timings"]))
+                           dict(self.summary["timings"]), evidence, kept_reference, reference)
 
 
 def dask_dedup_result(collection: Collection, docs: dd.DataFrame, links: dd.DataFrame, verified: bool,
