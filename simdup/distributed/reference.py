@@ -30,7 +30,7 @@ from dask.delayed import Delayed, delayed
 
 from ..batch import ShingleSize
 from ..index import SimHashIndex
-from ..reference import match_reference
+from ..reference import match_reference, reference_candidates
 from .keys import ROW_BITS, Persist, aligned, empty_frame, links_meta, positions
 from .partitions import Layout
 from .verify import _attach_shingles, _check_links
@@ -53,8 +53,8 @@ class ReferenceFingerprints:
     def of_index(cls, index: SimHashIndex) -> ReferenceFingerprints:
         """The fingerprints and ids stored in ``index`` (an index answers exactly, so a rebuilt one answers the same)."""
         index._expire_if_due()
-        parts, _ = index._export()
-        return cls(np.array(parts["fps"], dtype=np.uint64), np.array(parts["ids"], dtype=np.uint64), index.k)
+        fps, ids = index.items()
+        return cls(fps, ids, index.k)
 
     @classmethod
     def of_documents(cls, fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int
@@ -155,14 +155,14 @@ def _nearest(docs: pd.DataFrame, reference: ReferenceFingerprints, within: int) 
 def _candidates(docs: pd.DataFrame, reference: ReferenceFingerprints, within: int,
                 offsets: npt.NDArray[np.int64]) -> pd.DataFrame:
     """Every reference document within ``within`` bits of each document: ``i`` its key, ``j`` the reference's key."""
-    start, ids, dist = reference.index().query_many(docs["fp"].to_numpy(np.uint64),
-                                                    n_tokens=docs["n_tokens"].to_numpy(np.int64))
-    near = dist <= within
-    doc = np.repeat(docs["doc"].to_numpy(np.int64), np.diff(start))[near]
-    where = ids[near].astype(np.int64)
+    # (queried or joined with the whole reference, whichever costs less for this partition)
+    row, ids, dist = reference_candidates(docs["fp"].to_numpy(np.uint64), docs["n_tokens"].to_numpy(np.int64),
+                                          reference.index(), within)
+    doc = docs["doc"].to_numpy(np.int64)[row]
+    where = ids.astype(np.int64)
     partition = np.searchsorted(offsets, where, side="right") - 1  # (an empty partition shares its offset)
     return pd.DataFrame({"i": doc, "j": (partition << ROW_BITS) | (where - offsets[partition]),
-                         "distance": dist[near]})
+                         "distance": dist})
 
 
 def _first_passing(part: pd.DataFrame, threshold: float, offsets: npt.NDArray[np.int64]) -> pd.DataFrame:
