@@ -49,7 +49,13 @@ def load_index(path: Path) -> tuple[SimHashIndex, dict]:
     """
     index = SimHashIndex.load(path)
     meta = _read_names(path)
-    names = {k: v for k, v in meta["names"].items() if int(k, 16) in index}
+    # Which names the index holds, as arrays: a reference of 10 million names in a second, not a minute.
+    keys = list(meta["names"])
+    key_ids = np.fromiter((int(k, 16) for k in keys), dtype=np.uint64, count=len(keys))
+    stored = np.sort(index.items()[1])
+    at = np.minimum(np.searchsorted(stored, key_ids), max(len(stored) - 1, 0))
+    present = stored[at] == key_ids if len(stored) else np.zeros(len(keys), bool)
+    names = meta["names"] if present.all() else {k: meta["names"][k] for k in np.asarray(keys, object)[present]}
     if len(names) != len(index):
         raise CliError(f"{names_path(path)}: names {len(names):,} of the {len(index):,} documents in {path}; "
                        "it belongs to another index (rebuild with `simdup index build`)")
