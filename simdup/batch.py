@@ -24,7 +24,7 @@ from .clustering import REASONS, Evidence, KeepRule, Settled, choose_kept, clust
 from .hasher import SimHasher
 from .index import SimHashIndex
 from .join import MAX_K, Pairs, find_duplicates, find_duplicates_between, group_identical, join_masks, threaded_join
-from .reference import match_reference, reference_index
+from .reference import candidates_between, choose_matches, reference_candidates
 
 __all__ = ["MAX_K", "REASONS", "DedupResult", "Evidence", "Pairs", "choose_kept", "cluster_winners", "clusters",
            "dedup", "find_duplicates", "find_duplicates_between", "group_identical", "join_masks", "shingle_jaccard",
@@ -334,13 +334,14 @@ def dedup(
         start = time.perf_counter()
         if index is None:
             assert reference_docs is not None
-            index = reference_index(all_fps[n:], all_tokens[n:], k)
+            candidates = candidates_between(fps, n_tokens, all_fps[n:], all_tokens[n:], k)
             check = None if verify is None else (
                 lambda a, b: shingle_jaccard(hasher, everything, a, n + b, shingle_size))
             kind, size, within = "documents", len(reference_docs), k
         else:
             check, kind, size, within = None, "index", len(index), min(k, index.k)
-        matches = match_reference(fps, n_tokens, index, within, check, verify)
+            candidates = reference_candidates(fps, n_tokens, index, within)
+        matches = choose_matches(*candidates, n, check, verify)
         described = {"kind": kind, "documents": size, "k": within, "verified": check is not None}
         timings["reference"] = time.perf_counter() - start
 

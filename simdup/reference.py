@@ -4,7 +4,8 @@ Recurring batch dedup (a weekly crawl against everything published before)
 compares each new document with a reference: a saved
 :class:`~simdup.SimHashIndex` (fingerprints only) or a corpus (fingerprints
 and text). Every reference fingerprint within ``k`` bits of a new document's
-is a candidate; with the text available, candidates are verified like any
+is a candidate (found by the join of the two sets, or for a few documents
+against an index, by its queries); with the text available, candidates are verified like any
 other link (shingle Jaccard), nearest first, until one passes. A new
 document needs one match to be removed, so no more are checked.
 
@@ -21,17 +22,27 @@ import numpy.typing as npt
 
 from .clustering import ReferenceMatches
 from .index import SimHashIndex
-from .join import find_duplicates_between, join_cost
+from .join import Pairs, find_duplicates_between, join_cost
 
 JaccardFunction = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 
 
-def reference_index(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int) -> SimHashIndex:
-    """An index of reference fingerprints under their positions as ids (token-less ones left out)."""
-    index = SimHashIndex(k, expected_n=max(len(fps), 1_000))
+def candidates_between(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], ref_fps: npt.NDArray[np.uint64],
+                       ref_tokens: npt.NDArray[np.int64], k: int, threads: int = 1
+                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
+    """Every (new document, reference position, distance) within ``k`` bits, as :func:`reference_candidates` orders
+    them: the two sets joined (:func:`simdup.join.find_duplicates_between`), token-less documents left out."""
     has = np.flatnonzero(n_tokens > 0)
-    index.add_many(fps[has], has.astype(np.uint64))
-    return index
+    ref_has = np.flatnonzero(ref_tokens > 0)
+    return _ordered(has, ref_has.astype(np.uint64), find_duplicates_between(fps[has], ref_fps[ref_has], k,
+                                                                           threads=threads))
+
+
+def _ordered(docs: npt.NDArray[np.int64], keys: npt.NDArray[np.uint64], pairs: Pairs
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
+    doc, key, dist = docs[pairs.i], keys[pairs.j], pairs.distance
+    order = np.lexsort((key, dist, doc))
+    return doc[order], key[order], dist[order]
 
 
 def match_reference(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], index: SimHashIndex, k: int,
@@ -90,10 +101,7 @@ def reference_candidates(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.i
         raise ValueError(f'how must be "auto", "join" or "query", got {how!r}')
     if how == "join" or (how == "auto" and len(has) * per_query > join_cost(k, len(has) + len(index))):
         ref_fps, ref_ids = index.items()
-        pairs = find_duplicates_between(fps[has], ref_fps, k, threads=threads)
-        doc, ids, dist = has[pairs.i], ref_ids[pairs.j], pairs.distance
-        order = np.lexsort((ids, dist, doc))
-        return doc[order], ids[order], dist[order]
+        return _ordered(has, ref_ids, find_duplicates_between(fps[has], ref_fps, k, threads=threads))
     offsets, ids, dist = index.query_many(fps, n_threads=threads, n_tokens=n_tokens)
     within = dist <= k  # (an index with a larger k answers farther)
     doc = np.repeat(np.arange(len(fps), dtype=np.int64), np.diff(offsets))[within]

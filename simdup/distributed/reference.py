@@ -59,7 +59,7 @@ class ReferenceFingerprints:
     @classmethod
     def of_documents(cls, fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.int64], k: int
                      ) -> ReferenceFingerprints:
-        """Reference documents under their positions, the token-less left out (as :func:`simdup.reference.reference_index`)."""
+        """Reference documents under their positions, the token-less left out (as :func:`simdup.reference.candidates_between` leaves them out)."""
         has = np.flatnonzero(n_tokens > 0)
         return cls(np.ascontiguousarray(fps[has], dtype=np.uint64), has.astype(np.uint64), k)
 

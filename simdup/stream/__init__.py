@@ -74,7 +74,7 @@ from ..hasher import SimHasher
 from ..idf import IdfTable
 from ..index import SimHashIndex
 from .._core import hash_strings
-from ..reference import choose_matches, match_reference, reference_candidates, reference_index
+from ..reference import candidates_between, choose_matches, reference_candidates
 from . import _spill, _worker
 from ._df import DfCounter
 from ._memory import cpu_seconds, default_limit, peak_rss, release_free_memory
@@ -448,10 +448,10 @@ class FileDedup:
         if self.index is not None or self.reference_sources:
             start = time.perf_counter()
             if self.index is None:
-                index = reference_index(all_fps[n:], all_tokens[n:], self.k)
+                candidates = candidates_between(fps, n_tokens, all_fps[n:], all_tokens[n:], self.k, self.jobs)
                 check = None if self.verify is None else (lambda a, b: self._jaccard(pool, a, n + b))
                 kind, size, within = "corpus", len(all_fps) - n, self.k
-                matches = match_reference(fps, n_tokens, index, within, check, self.verify, threads=self.jobs)
+                matches = choose_matches(*candidates, n, check, self.verify)
             else:
                 kind, size, within = "index", len(self.index), min(self.k, self.index.k)
                 candidates = reference_candidates(fps, n_tokens, self.index, within, self.jobs)
