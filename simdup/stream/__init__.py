@@ -509,11 +509,12 @@ class FileDedup:
 
     def _spill_wanted(self, batch: list[tuple[str, Any]], keys: npt.NDArray[np.uint64], prepare: Any
                       ) -> npt.NDArray[np.uint64]:
-        """Spill the prepared text of the records of ``batch`` whose id hashes to one of ``keys``; their keys."""
-        if not batch:
+        """Spill the prepared text of the records of ``batch`` whose id hashes to one of ``keys`` (sorted); their keys."""
+        if not batch or not len(keys):
             return np.empty(0, np.uint64)
         hashed = hash_strings([doc_id.encode("utf-8", "surrogatepass") for doc_id, _ in batch])
-        wanted = np.flatnonzero(np.isin(hashed, keys))
+        at = np.minimum(np.searchsorted(keys, hashed), len(keys) - 1)  # (keys: sorted, from np.unique)
+        wanted = np.flatnonzero(keys[at] == hashed)
         if len(wanted):
             self._text.add(*_spill.write(str(self.tmp), "reference-text",
                                          [prepare.text_bytes(batch[x][1]) for x in wanted.tolist()]))
