@@ -214,4 +214,9 @@ def test_against_usage_errors(tmp_path: Path, scheduler: str) -> None:
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
     overwrite = run("dedup", str(new), "--dask", scheduler, "--against", str(reference), "-o", str(reference))
     assert overwrite.returncode == 1 and "Traceback" not in overwrite.stderr
+    index = tmp_path / "ref.idx"
+    assert run("index", "build", str(reference), "-o", str(index), "-q").returncode == 0
+    with_text = run("dedup", str(new), "--dask", scheduler, "--against", str(index), "--against", str(reference),
+                    "-o", str(tmp_path / "out.jsonl"))
+    assert with_text.returncode == 1 and "not an index with its text" in with_text.stderr
     assert not (tmp_path / "out.jsonl").exists()

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     files, root, corpus_format = read_inputs(args.input, "dedup --dask")
     output = dedup_output(args, corpus_format)
     ref = reference_of(args) if getattr(args, "against", None) or getattr(args, "update", None) else None
+    if ref is not None and ref.index is not None and ref.files:
+        raise CliError("--dask takes an index or corpus files as --against, not an index with its text (that runs "
+                       "on this machine, without --dask)")
     # Every output is checked before any input is read (many shards: -o is a new directory).
     check_dedup_outputs(args, corpus_format, files, output, output_is_directory=root is not None, reference=ref)
     for name, value in (("--workers", args.workers), ("--split", args.split)):
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     # The pipeline's summary, with the write and, as seconds, the whole run (the cluster's start included).
     summary = dict(result.summary)
-    if ref is not None and ref.files:  # (as simdup dedup names a reference of corpus files)
+    if ref is not None and ref.index is None and ref.files:  # (as simdup dedup names a reference of corpus files)
         summary["reference"] = {**summary["reference"], "kind": "corpus"}
     summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
     summary["seconds"] = round(time.perf_counter() - started, 4)
