@@ -155,6 +155,7 @@ def write_new_and_reference(tmp_path: Path) -> tuple[Path, Path]:
     return new, reference
 
 
+@pytest.mark.slow  # (two Dask runs and two local ones: CI runs it with the slow tests)
 @pytest.mark.parametrize("kind", ["corpus", "index"])
 def test_against_writes_what_dedup_writes(tmp_path: Path, scheduler: str, kind: str) -> None:
     new, reference = write_new_and_reference(tmp_path)
@@ -183,6 +184,7 @@ def test_against_writes_what_dedup_writes(tmp_path: Path, scheduler: str, kind: 
     assert {"kept", "same_fingerprint", "reference"} <= set(reasons)
 
 
+@pytest.mark.slow  # (as above)
 def test_update_writes_the_index_dedup_writes(tmp_path: Path, scheduler: str) -> None:
     new, reference = write_new_and_reference(tmp_path)
     index = tmp_path / "reference.idx"
