@@ -406,6 +406,7 @@ def shared_texts(name: str, limit: int | None = None) -> list[str]:
     return shared_data.texts(name, limit, nonblank=False)
 
 
+@pytest.mark.slow  # (a LocalCluster run: CI runs it with the slow tests)
 def test_local_cluster_on_real_data_matches_dedup(client, reuters: list[dict]) -> None:
     # All of Reuters-21578, read by the workers from the shared file.
     texts = [r["text"] for r in reuters]
@@ -420,6 +421,7 @@ def test_local_cluster_on_real_data_matches_dedup(client, reuters: list[dict]) -
     assert_same(local, result.to_local())
 
 
+@pytest.mark.slow  # (a LocalCluster run: CI runs it with the slow tests)
 def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) -> None:
     texts = [r["text"] for r in reuters]
     local = dedup(texts)
@@ -438,6 +440,7 @@ def test_a_worker_killed_mid_job_changes_nothing(client, reuters: list[dict]) ->
 
 
 
+@pytest.mark.slow  # (a LocalCluster run: CI runs it with the slow tests)
 def test_against_on_a_local_cluster(client, new_and_reference) -> None:
     # Worker processes: the reference's fingerprints travel pickled and are indexed on each worker.
     new, reference = new_and_reference
