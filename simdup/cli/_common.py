@@ -139,6 +139,33 @@ def hasher_from_args(args: argparse.Namespace, *, fit: bool = False) -> CommandH
     return CommandHasher(hasher, args.input_type, args.html_content)
 
 
+# -- argument types shared by the commands ------------------------------------------------
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def memory_size(text: str) -> int:
+    """An argparse type: a size such as ``2G`` (:func:`simdup.stream._memory.parse_size`), in bytes."""
+    from ..stream._memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 # -- paths: what a command reads and writes ---------------------------------------------
 
 

@@ -30,8 +30,10 @@ from ..calibrate import (
     calibrate_files,
     plot,
 )
-from ..stream._memory import parse_size
-from ._common import CliError, check_paths, check_stdout, corpus_reads, hasher_from_args, model_reads, progress_bars
+from ._common import (
+    CliError, check_paths, check_stdout, corpus_reads, hasher_from_args, int_at_least, memory_size, model_reads,
+    progress_bars,
+)
 from ._dedup_inputs import read_inputs
 
 
@@ -46,9 +48,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                        "verification), recall among the pairs within --max-distance bits.")
     p.add_argument("input", metavar="CORPUS", nargs="+",
                    help="a corpus file or directory, or several corpus files (shards) read as one corpus")
-    p.add_argument("--sample", type=_int_at_least(1), default=DEFAULT_SAMPLE, metavar="N",
+    p.add_argument("--sample", type=int_at_least(1), default=DEFAULT_SAMPLE, metavar="N",
                    help=f"pairs per distance whose Jaccard is computed (default {DEFAULT_SAMPLE})")
-    p.add_argument("--queries", type=_int_at_least(1), default=DEFAULT_QUERIES, metavar="N",
+    p.add_argument("--queries", type=int_at_least(1), default=DEFAULT_QUERIES, metavar="N",
                    help=f"documents looked up to estimate the pairs at distances above {MAX_K} (default "
                    f"{DEFAULT_QUERIES:,}; all documents in a smaller corpus)")
     p.add_argument("--max-distance", type=int, default=MAX_DISTANCE, choices=range(MAX_DISTANCE + 1), metavar="D",
@@ -68,10 +70,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--segmenter", default="jieba", choices=["jieba", "rjieba"],
                    help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records")
-    p.add_argument("--jobs", "-j", type=_int_at_least(1), metavar="N",
+    p.add_argument("--jobs", "-j", type=int_at_least(1), metavar="N",
                    help=f"worker processes for reading, fingerprinting and shingling (default: every core, "
                    f"{os.cpu_count() or 1} here)")
-    p.add_argument("--memory-limit", type=_size, metavar="SIZE", help="as for `simdup dedup`, e.g. 2G")
+    p.add_argument("--memory-limit", type=memory_size, metavar="SIZE", help="as for `simdup dedup`, e.g. 2G")
     p.add_argument("--tmp-dir", metavar="DIR", help="directory for spill files (default: the system's temporary "
                    "directory)")
     p.set_defaults(run=cmd_calibrate, parser=p)
@@ -189,23 +191,3 @@ def render(calibration: Calibration, suggestion: Suggestion, jaccard: float, inf
 
 def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
-
-
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None

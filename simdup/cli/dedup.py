@@ -20,8 +20,8 @@ from .._atomic import atomic_directory
 from ..batch import DEFAULT_K, DEFAULT_VERIFY, MAX_K, summarize_result
 from ..corpus import CorpusError, format_of
 from ..stream import FileDedup
-from ..stream._memory import cpu_seconds, parse_size, peak_rss
-from ._common import CliError, progress_bars, warn
+from ..stream._memory import cpu_seconds, peak_rss
+from ._common import CliError, int_at_least, memory_size, progress_bars, warn
 from ._dedup_inputs import read_inputs, shard_names
 from ._dedup_reference import reference_hasher, reference_of, update_index
 from ._dedup_outputs import (
@@ -79,10 +79,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, on_dask: Callable[[arg
                    help="Chinese word segmenter (rjieba: pip install 'simdup[fast]')")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records (counted in the summary)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+    p.add_argument("--jobs", "-j", type=int_at_least(1), metavar="N",
                    help=f"worker processes for reading, fingerprinting and verification (default: every core, "
                    f"{os.cpu_count() or 1} here); the result does not depend on it")
-    p.add_argument("--memory-limit", type=_size, metavar="SIZE",
+    p.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
                    help="memory the phases that grow with text (document frequencies, verification) may hold "
                    "before spilling to --tmp-dir or working in smaller chunks, e.g. 2G (default: half the memory "
                    "available). Fingerprints and links, about 100 bytes a document, are always held")
@@ -197,20 +197,3 @@ def _names_a_file(output: Path, corpus_format: str) -> bool:
         return not output.is_dir() and format_of(output) == corpus_format
     except CorpusError:
         return False
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -26,7 +26,7 @@ from ..explain import DEFAULT_CONTEXT, DEFAULT_MAX_HUNKS, DEFAULT_MAX_PART, expl
 from ..hasher import SimHasher
 from ..stream._df import DfCounter
 from ..stream._memory import default_limit
-from ._common import CliError, check_stdout, corpus_reads, hasher_from_args, model_reads, progress, warn
+from ._common import CliError, check_stdout, corpus_reads, hasher_from_args, int_at_least, model_reads, progress, warn
 from ._dedup_inputs import input_files, shard_names
 from ._documents import file_format, one_document
 
@@ -54,12 +54,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                    help=f"the shingle Jaccard a link needs, as for `simdup dedup` (default {DEFAULT_VERIFY})")
     p.add_argument("--no-verify", dest="verify", action="store_const", const=None,
                    help="judge the link as `simdup dedup --no-verify` would: on the distance only")
-    p.add_argument("--context", type=_count, default=DEFAULT_CONTEXT, metavar="N",
+    p.add_argument("--context", type=int_at_least(0), default=DEFAULT_CONTEXT, metavar="N",
                    help=f"words (characters for unspaced scripts) of context around each change "
                    f"(default {DEFAULT_CONTEXT})")
-    p.add_argument("--max-hunks", type=_count, default=DEFAULT_MAX_HUNKS, metavar="N",
+    p.add_argument("--max-hunks", type=int_at_least(0), default=DEFAULT_MAX_HUNKS, metavar="N",
                    help=f"changes shown; the rest are counted (default {DEFAULT_MAX_HUNKS})")
-    p.add_argument("--max-part", type=_count, default=DEFAULT_MAX_PART, metavar="N",
+    p.add_argument("--max-part", type=int_at_least(0), default=DEFAULT_MAX_PART, metavar="N",
                    help=f"words (characters) shown of one removed, added or unchanged stretch; a longer one shows "
                    f"its first and last N/2 (default {DEFAULT_MAX_PART}; 0: all; not applied to --json)")
     p.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
@@ -175,13 +175,3 @@ def _count_df(hasher: SimHasher, batch: list[Any], counter: DfCounter) -> None:
     _, terms = _core.doc_terms([prepare(d) for d in batch], lo, hi, prepare.flags)
     counter.add(*np.unique(terms, return_counts=True), len(batch))
     batch.clear()
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
