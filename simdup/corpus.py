@@ -546,11 +546,11 @@ class ParquetCorpus(Corpus):
 
         self._check_keep(keep, None if self._rows is None else len(self._rows))
         assert self._rows is not None
-        mask = [False] * self.table.num_rows
-        for row, kept in zip(self._rows, keep):
-            mask[row] = bool(kept)
+        mask = np.zeros(self.table.num_rows, dtype=bool)
+        mask[np.asarray(self._rows, dtype=np.intp)] = np.asarray(keep, dtype=bool)
         with atomic_output(output) as tmp:
-            pq.write_table(self.table.filter(pa.array(mask)), tmp)
+            # A boolean array, typed even when empty: pa.array([]) is of type null, which filter() refuses.
+            pq.write_table(self.table.filter(pa.array(mask, type=pa.bool_())), tmp)
 
 
 class HfCorpus(Corpus):

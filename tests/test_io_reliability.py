@@ -165,6 +165,20 @@ def test_parquet_null_text_is_an_error_or_skipped_and_not_written(tmp_path: Path
     assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ["c"]
 
 
+def test_parquet_without_rows_is_written_back_empty(tmp_path: Path) -> None:
+    # An empty keep list once became pa.array([]), of type null, which Table.filter refuses
+    # (found by the long Parquet fuzz test, on a damaged file that decoded to no rows).
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), path)
+    corpus = open_corpus(path)
+    assert list(corpus.records()) == []
+    corpus.write_kept([], tmp_path / "out.parquet")
+    written = pq.read_table(tmp_path / "out.parquet")
+    assert written.num_rows == 0 and written.column_names == ["id", "text"]
+
+
 # -- atomic outputs: names, stale temps, errors naming the user's path ---------------------
 
 
