@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from index_helpers import brute_force_many, clustered, flip, reuters_fingerprints
 from reference_hamming import BruteForceIndex
 
+from simdup._core import INDEX_BUFFER_CAP
 from simdup.index import SimHashIndex
 from simdup.index.plan import MAX_K, candidate_plans, covers, make_plan, plan_index
 
@@ -67,7 +68,7 @@ def test_bulk_matches_oracle(case):
         oracle.add(fp, i)
     assert len(index) == len(fps)
     if flush_every:
-        assert index._stats()["buffered"] == 0 or len(fps) - cut < 1024
+        assert index._stats()["buffered"] == 0 or len(fps) - cut < INDEX_BUFFER_CAP
     _check_same(index, oracle, queries)
 
 
@@ -164,7 +165,7 @@ def test_growth_past_the_buffer_makes_geometric_segments():
         index.add(fp, i)
         oracle.add(fp, i)
     stats = index._stats()
-    assert stats["buffered"] < 1024 and 1 <= len(stats["segments"]) <= 4
+    assert stats["buffered"] < INDEX_BUFFER_CAP and 1 <= len(stats["segments"]) <= 4
     sizes = stats["segments"]
     assert all(a > 8 * b for a, b in itertools.pairwise(sizes)) or len(sizes) == 1
     for i in range(0, 6000, 3):  # a third removed: segments compact past half deleted

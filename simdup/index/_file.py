@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from simdup._core import xxh64
+from simdup._core import INDEX_MAX_DIR_BITS, index_sections, xxh64
 from simdup._atomic import atomic_output
 
 MAGIC = b"SIMDUPIX"
@@ -125,7 +125,7 @@ def _check_header(h: Any, version: int = FORMAT_VERSION) -> None:
             raise _bad(f"header field {key!r} missing or mistyped")
     if h["count"] < 0 or len(h["dir_bits"]) != len(h["tables"]):
         raise _bad("inconsistent header")
-    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 26
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= INDEX_MAX_DIR_BITS
                for d in h["dir_bits"]):
         raise _bad("bad directory bits")
     for t in h["tables"]:
@@ -140,16 +140,12 @@ def _check_header(h: Any, version: int = FORMAT_VERSION) -> None:
 
 
 def _expected_sections(h: dict[str, Any]) -> dict[str, tuple[str, int]]:
-    n = h["count"]
-    want = {"fps": ("<u8", n), "ids": ("<u8", n), "id_order": ("<u4", n)}
-    for t, d in enumerate(h["dir_bits"]):
-        want[f"dir{t}"] = ("<u4", (1 << d) + 1)
-        if t:
-            want[f"res{t}"] = ("<u4", n)
-            want[f"rows{t}"] = ("<u4", n)
+    """Each array's little-endian dtype and length: the core's layout (``index_sections``), then the window's."""
+    want = {name: (dtype.newbyteorder("<").str, length)
+            for name, (dtype, length) in index_sections(h["count"], h["dir_bits"]).items()}
     if "window" in h:
-        want["win_ids"] = ("<u8", n)
-        want["win_times"] = ("<f8", n)
+        want["win_ids"] = ("<u8", h["count"])
+        want["win_times"] = ("<f8", h["count"])
     return want
 
 
