@@ -165,6 +165,50 @@ def test_parquet_null_text_is_an_error_or_skipped_and_not_written(tmp_path: Path
     assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ["c"]
 
 
+def test_parquet_is_read_and_written_by_batches_across_row_groups(tmp_path: Path, monkeypatch) -> None:
+    # Small batches and row groups, so rows, skipped rows and kept rows cross both boundaries;
+    # every column of the kept rows is written back, in order, with the file's schema.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(simdup_corpus, "PARQUET_BATCH_ROWS", 7)
+    n = 100
+    texts = [None if r % 13 == 5 else f"text {r}" for r in range(n)]
+    table = pa.table({"url": [f"http://x/{r}" for r in range(n)], "text": texts,
+                      "id": [f"d{r}" for r in range(n)], "year": pa.array(range(n), pa.int16())},
+                     metadata={b"origin": b"test"})
+    path = tmp_path / "c.parquet"
+    pq.write_table(table, path, row_group_size=10)
+    corpus = open_corpus(path, skip_bad=True)
+    records = list(corpus.records())
+    readable = [r for r in range(n) if texts[r] is not None]
+    assert records == [(f"d{r}", f"text {r}") for r in readable] and corpus.skipped == n - len(readable)
+    keep = [r % 3 == 0 for r in readable]
+    corpus.write_kept(keep, tmp_path / "out.parquet")
+    written = pq.read_table(tmp_path / "out.parquet")
+    assert written.to_pylist() == table.take([r for r, k in zip(readable, keep) if k]).to_pylist()
+    assert written.schema.equals(table.schema, check_metadata=True)
+    with pytest.raises(ValueError, match="keep"):
+        corpus.write_kept(keep[:-1], tmp_path / "short.parquet")
+    assert not (tmp_path / "short.parquet").exists()
+
+
+def test_parquet_whose_rows_differ_when_written_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    # The rows are read twice (the id and text columns, then every column): a file whose row
+    # count differs the second time (damaged footer, or replaced in between) is refused.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}), path)
+    for rows in (["a", "b"], ["a", "b", "c", "d"]):
+        corpus = open_corpus(path)
+        list(corpus.records())
+        pq.write_table(pa.table({"id": rows, "text": rows}), path)
+        with pytest.raises(CorpusError, match=r"c\.parquet: cannot read Parquet \(its rows differ"):
+            corpus.write_kept([True] * 3, tmp_path / "out.parquet")
+        assert not (tmp_path / "out.parquet").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["c.parquet"]
+        pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}), path)
+
+
 def test_parquet_without_rows_is_written_back_empty(tmp_path: Path) -> None:
     # An empty keep list once became pa.array([]), of type null, which Table.filter refuses
     # (found by the long Parquet fuzz test, on a damaged file that decoded to no rows).
