@@ -24,6 +24,8 @@ from .clustering import ReferenceMatches
 from .index import SimHashIndex
 from .join import Pairs, find_duplicates_between, join_cost
 
+_TURN_PAIRS = 1 << 16  # a turn checking fewer candidates than this widens its window of ranks
+
 JaccardFunction = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 
 
@@ -125,15 +127,24 @@ def choose_matches(doc: npt.NDArray[np.int64], ids: npt.NDArray[np.uint64], dist
     jac_of = np.full(len(doc), np.nan)
     by_rank = np.argsort(rank, kind="stable")
     bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
-    for r in range(len(bounds) - 1):
-        rows = by_rank[bounds[r]:bounds[r + 1]]
+    # Turns take a window of ranks, which doubles while a turn checks few pairs: a document with
+    # hundreds of candidates that all fail would otherwise cost hundreds of turns of a few pairs
+    # each. A window may check candidates past a document's match; the nearest that passes wins.
+    low, width = 0, 1
+    while low < len(bounds) - 1:
+        high = min(low + width, len(bounds) - 1)
+        rows = np.sort(by_rank[bounds[low]:bounds[high]])  # (by document, nearest first)
         rows = rows[chosen[doc[rows]] < 0]  # documents not matched in an earlier turn
+        low = high
         if not len(rows):
             continue
         jac = jaccard(doc[rows], ids[rows].astype(np.int64))  # (the ids of a corpus's index are positions)
         jac_of[rows] = jac
         ok = rows[(jac >= threshold) | np.isnan(jac)]  # NaN: no text to check, the fingerprint decides
-        chosen[doc[ok]] = ok
+        first_ok = ok[np.r_[True, doc[ok[1:]] != doc[ok[:-1]]]] if len(ok) else ok
+        chosen[doc[first_ok]] = first_ok
+        if len(rows) < _TURN_PAIRS:
+            width *= 2
     matched = np.flatnonzero(chosen >= 0)
     rows = chosen[matched]
     return ReferenceMatches(matched, ids[rows], dist[rows], jac_of[rows])

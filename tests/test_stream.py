@@ -72,6 +72,8 @@ def test_english_corpus_equals_in_memory_dedup(reuters_texts, tmp_path, verify, 
         assert_same(run.run(), expected)
         assert run.stats["df_runs_spilled"] > 1
         assert verify is None or run.stats["verify_tasks"] > 3
+        # Partial copies' sets are too small to reach 0.8: pruned by their sizes, unread, same answer.
+        assert verify is None or run.stats["pairs_size_pruned"] > 0
 
 
 def test_chinese_corpus_equals_in_memory_dedup_with_a_segmenter(fudan_texts, tmp_path) -> None:

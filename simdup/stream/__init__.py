@@ -42,6 +42,7 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -249,7 +250,8 @@ class FileDedup:
         self.timings: dict[str, float] = {}
         self.peak_rss = self.peak_rss_workers = 0
         self.cpu_seconds = 0.0
-        self.stats = {"read_tasks": 0, "df_runs_spilled": 0, "shingle_tasks": 0, "verify_tasks": 0}
+        self.stats = {"read_tasks": 0, "df_runs_spilled": 0, "shingle_tasks": 0, "verify_tasks": 0,
+                      "pairs_size_pruned": 0}
         """Work done, for tests and tuning: tasks per phase, document-frequency runs written to disk."""
         self._workers: dict[int, tuple[int, float]] = {}  # each worker's last (peak memory, CPU seconds)
         self._cpu_start = cpu_seconds()
@@ -442,14 +444,14 @@ class FileDedup:
         jaccard = None
         if self.verify is not None and len(pairs.i):
             start = time.perf_counter()
-            pairs, jaccard = verify_links(pairs, self.verify, lambda i, j: self._jaccard(pool, i, j))
+            pairs, jaccard = verify_links(pairs, self.verify, lambda i, j: self._jaccard(pool, i, j, self.verify))
             self.timings["verify"] = time.perf_counter() - start
         matches, described = None, None
         if self.index is not None or self.reference_sources:
             start = time.perf_counter()
             if self.index is None:
                 candidates = candidates_between(fps, n_tokens, all_fps[n:], all_tokens[n:], self.k, self.jobs)
-                check = None if self.verify is None else (lambda a, b: self._jaccard(pool, a, n + b))
+                check = None if self.verify is None else (lambda a, b: self._jaccard(pool, a, n + b, self.verify))
                 kind, size, within = "corpus", len(all_fps) - n, self.k
                 matches = choose_matches(*candidates, n, check, self.verify)
             else:
@@ -502,7 +504,7 @@ class FileDedup:
             has = found[at] == key if len(found) else np.zeros(len(key), bool)
             out = np.full(len(doc), np.nan)
             if has.any():
-                out[has] = self._jaccard(pool, doc[has], row[at[has]])
+                out[has] = self._jaccard(pool, doc[has], row[at[has]], self.verify)
             return out
 
         return jaccard
@@ -520,35 +522,54 @@ class FileDedup:
                                          [prepare.text_bytes(batch[x][1]) for x in wanted.tolist()]))
         return hashed[wanted]
 
-    def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit."""
+    def _jaccard(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], at_least: float | None = None
+                 ) -> npt.NDArray[np.float64]:
+        """Shingle Jaccard of pairs ``(i, j)``: each document shingled once, pairs checked in chunks that fit.
+
+        With ``at_least``, a pair whose set sizes alone keep it below gets that
+        bound instead, ``min / max`` of the sizes, and its sets are not read:
+        ``|A & B| / |A | B| <= min(|A|, |B|) / max(|A|, |B|)``, both sides
+        correctly rounded quotients of integers, so no pair that reaches
+        ``at_least`` is left unread. The callers only compare with it.
+        """
         set_row = self._shingle(pool, i, j)
-        sizes = self._sets.length
+        sizes = self._sets.length  # (bytes, 8 a shingle: the same ratios)
         # A chunk's sets are read, then joined: twice their size, on each worker at once. Larger
         # chunks are no faster (a task costs milliseconds), so a chunk stays small within the limit.
         budget = max(1, min(self.memory_limit // (4 * self.jobs), _CHUNK_BYTES))
+        out = np.empty(len(i), np.float64)
+        positions: deque[npt.NDArray[np.int64]] = deque()  # each task's pairs, in the order of the results
         bar = self._bar(total=len(i), desc="verifying", unit="pair")
 
         def tasks() -> Iterator[tuple[_worker.Located, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
             # Pairs a slice at a time: links can outnumber documents, and no array over all of them is made.
             for s in range(0, len(i), _PAIR_SLICE):
                 row_i, row_j = set_row[i[s:s + _PAIR_SLICE]], set_row[j[s:s + _PAIR_SLICE]]
-                for a, b in _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS):
-                    ri, rj = row_i[a:b], row_j[a:b]
+                at = np.arange(s, s + len(row_i))
+                if at_least is not None:
+                    a, b = sizes[row_i], sizes[row_j]
+                    high = np.maximum(a, b)
+                    out[at] = np.where(high > 0, np.minimum(a, b) / np.maximum(high, 1), 1.0)
+                    read = out[at] >= at_least
+                    self.stats["pairs_size_pruned"] += len(at) - int(read.sum())
+                    bar.update(len(at) - int(read.sum()))
+                    row_i, row_j, at = row_i[read], row_j[read], at[read]
+                for c, d in _chunks(np.cumsum(sizes[row_i].astype(np.int64) + sizes[row_j]), budget, _MAX_PAIRS):
+                    ri, rj = row_i[c:d], row_j[c:d]
                     rows = np.unique(np.concatenate([ri, rj]))
+                    positions.append(at[c:d])
                     yield (_worker.Located(self._sets.files, *self._sets.locate(rows)),
                            np.searchsorted(rows, ri), np.searchsorted(rows, rj))
 
-        parts = []
         try:
             for jac, usage in pool.map(_worker.jaccard, tasks()):
                 self._note(usage)
                 self.stats["verify_tasks"] += 1
-                parts.append(jac)
+                out[positions.popleft()] = jac
                 bar.update(len(jac))
         finally:
             bar.close()
-        return np.concatenate(parts) if parts else np.empty(0, np.float64)
+        return out
 
     def _shingle(self, pool: Pool, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         """Spill the shingle sets of the documents of pairs ``(i, j)`` not spilled yet, in document order.
