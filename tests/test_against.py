@@ -23,6 +23,8 @@ import pytest
 import shared_data  # benchmarks/, on the path from tests/conftest.py
 
 import simdup
+from simdup._core import hash_strings
+from simdup.corpus import CorpusError
 from simdup.stream import FileDedup
 
 K = 8
@@ -146,6 +148,48 @@ def test_file_dedup_against_a_corpus_equals_dedup_against_documents(corpora: dic
         np.testing.assert_array_equal(a, b)
     assert got.summary["reference"] == {**expected.summary["reference"], "kind": "corpus"}
     assert [row[6] for row in rows].count("reference") == len(corpora["cross"])
+
+
+def test_an_index_text_read_by_workers_in_blocks_of_any_format_gives_the_corpus_answer(
+        corpora: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reference's text is read by the worker processes, block by block (JSON Lines) or as records
+    # read by the main process (Parquet): the answer is the corpus reference's, whatever the split.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    hasher = simdup.SimHasher.load(corpora["model"])
+    reference = corpora["reference"]
+    index = simdup.SimHashIndex(K)
+    names = [r["id"] for r in reference]
+    index.add_many(hasher.transform([r["text"] for r in reference]), hash_strings(
+        [n.encode() for n in names]))
+    by_key = dict(zip(hash_strings([n.encode() for n in names]).tolist(), names))
+    half = len(reference) // 2
+    first, second = tmp_path / "ref-a.jsonl", tmp_path / "ref-b.parquet"
+    first.write_text("".join(json.dumps(r) + "\n" for r in reference[:half]), encoding="utf-8")
+    pq.write_table(pa.table({"id": names[half:], "text": [r["text"] for r in reference[half:]]}), second)
+    with FileDedup([corpora["paths"]["new"]], K, hasher=hasher, jobs=1,
+                   against=[corpora["paths"]["reference"]]) as run:
+        expected = run.run()
+        expected_rows = [row for chunk in run.cluster_rows() for row in chunk]
+    monkeypatch.setattr(simdup.stream, "BLOCK_BYTES", 1 << 14)  # a dozen blocks of the JSON Lines half
+    for jobs in (1, 2):
+        with FileDedup([corpora["paths"]["new"]], K, hasher=hasher, jobs=jobs, against=index,
+                       reference_name=by_key.__getitem__, reference_text=[first, second]) as run:
+            got = run.run()
+            rows = [row for chunk in run.cluster_rows() for row in chunk]
+        assert got.keep.tolist() == expected.keep.tolist()
+        assert got.summary["reference"]["verified"] and got.summary["reference"]["unverified"] == 0
+        assert rows == expected_rows
+    # A bad record in the text is an error naming its file and line; with skip_bad it is skipped.
+    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
+    first.write_text("".join(lines[:3] + ["{not json\n"] + lines[3:]), encoding="utf-8")
+    with FileDedup([corpora["paths"]["new"]], K, hasher=hasher, jobs=2, against=index,
+                   reference_name=by_key.__getitem__, reference_text=[first, second]) as run:
+        with pytest.raises(CorpusError, match=r"ref-a\.jsonl:4: "):
+            run.run()
+    with FileDedup([corpora["paths"]["new"]], K, hasher=hasher, jobs=2, against=index, skip_bad=True,
+                   reference_name=by_key.__getitem__, reference_text=[first, second]) as run:
+        assert run.run().keep.tolist() == expected.keep.tolist()
 
 
 def test_dedup_against_an_index_matches_by_fingerprint_alone(corpora: dict) -> None:

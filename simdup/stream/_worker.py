@@ -172,6 +172,34 @@ def scan(task: ScanTask) -> ScanResult:
     return result
 
 
+def pick_texts(task: tuple[ScanTask, str]) -> tuple[ScanResult, npt.NDArray[np.uint64]]:
+    """Read a block of a reference's text files, keeping the records an index wants: ``(block, keys file)``.
+
+    The keys file holds the ids (XXH64 of the names, sorted) whose text is
+    wanted, loaded once per worker. The prepared verification text of each
+    record whose id is among them is spilled (``result.text``, in block
+    order); returns the result and those records' keys, in the same order.
+    """
+    block, keys_path = task
+    if _state.get("keys_path") != keys_path:
+        _state["keys"], _state["keys_path"] = np.load(keys_path), keys_path
+    keys = _state["keys"]
+    result = ScanResult()
+    ids, docs, _ = _parse(block, result)
+    if result.error is not None or not ids or not len(keys):
+        result.usage = usage()
+        return result, np.empty(0, np.uint64)
+    hashed = _core.hash_strings([i.encode("utf-8", "surrogatepass") for i in ids])
+    at = np.minimum(np.searchsorted(keys, hashed), len(keys) - 1)
+    wanted = np.flatnonzero(keys[at] == hashed).tolist()
+    if wanted:
+        prepare = _state["preparer"]
+        result.text = _spill.write(block.spill_dir, "reference-text", [prepare.text_bytes(docs[x]) for x in wanted])
+    result.n_docs = len(wanted)
+    result.usage = usage()
+    return result, hashed[wanted]
+
+
 # -- fingerprints and verification -------------------------------------------------------------
 
 
