@@ -251,7 +251,8 @@ class FileDedup:
         self.cpu_seconds = 0.0
         self.stats = {"read_tasks": 0, "df_runs_spilled": 0, "shingle_tasks": 0, "verify_tasks": 0,
                       "pairs_size_pruned": 0}
-        """Work done, for tests and tuning: tasks per phase, document-frequency runs written to disk."""
+        """Work done, for tests and tuning: tasks per phase, document-frequency runs written to disk, pairs
+        left unread because their shingle-set sizes alone keep them below the threshold."""
         self._workers: dict[int, tuple[int, float]] = {}  # each worker's last (peak memory, CPU seconds)
         self._cpu_start = cpu_seconds()
         self._df: DfCounter | None = None
