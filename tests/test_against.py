@@ -268,6 +268,8 @@ def test_update_writes_a_new_index_without_a_reference(corpora: dict, tmp_path: 
     (["--against", "{idx}", "--against", "{idx2}"], "a second index"),
     (["--against", "{dir}/missing.jsonl"], "no such file"),
     (["--against", "{out}"], "would overwrite"),
+    (["--against", "{new}"], "both an input and the --against corpus"),  # every document would match itself
+    (["--against", "{bad_idx}"], "corrupted or truncated index file"),  # not "unknown format"
 ])
 def test_bad_reference_options_get_one_line_errors(corpora: dict, tmp_path: Path, extra: list[str],
                                                    message: str) -> None:
@@ -277,7 +279,9 @@ def test_bad_reference_options_get_one_line_errors(corpora: dict, tmp_path: Path
     out = tmp_path / "out.jsonl"  # the output: here an (empty) corpus too, to be named as a reference
     out.write_text("")
     fill = {"dir": str(corpora["dir"]), "ref": str(corpora["paths"]["reference"]), "idx": str(index), "out": str(out),
-            "idx2": str(tmp_path / "ref2.idx")}
+            "idx2": str(tmp_path / "ref2.idx"), "new": str(corpora["paths"]["new"]),
+            "bad_idx": str(tmp_path / "bad.idx")}
+    (tmp_path / "bad.idx").write_bytes(index.read_bytes()[:100])
     result = simdup_run("dedup", str(corpora["paths"]["new"]), "-o", str(out), *[x.format(**fill) for x in extra],
                         "-q")
     assert result.returncode != 0

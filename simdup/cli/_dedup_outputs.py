@@ -60,6 +60,12 @@ def check_dedup_outputs(args: argparse.Namespace, corpus_format: str, inputs: Se
     writes += [("--clusters", clusters)] if clusters is not None else []
     reads = corpus_reads(inputs) + model_reads(args)
     if reference is not None:
+        for path in inputs:
+            for what, read in reference.reads:
+                if same_path(path, read):
+                    # Every document would match itself: the whole input removed.
+                    raise CliError(f"{path}: both an input and {what}; a corpus is deduplicated against "
+                                   "another (for duplicates within one corpus, leave --against out)")
         reads += reference.reads
         writes += reference.writes
         for path in ([reference.update] if reference.update is not None else []):

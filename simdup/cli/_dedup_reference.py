@@ -76,10 +76,14 @@ class Reference:
 
 
 def is_index(path: Path) -> bool:
-    """True when ``path`` is a file that starts like a saved :class:`~simdup.SimHashIndex`."""
+    """True when ``path`` is a file that starts like a saved :class:`~simdup.SimHashIndex`, or is named ``.idx``.
+
+    (A damaged ``.idx`` file is then refused by the index loader, which says
+    what is wrong, rather than as a corpus of unknown format.)
+    """
     try:
         with open(path, "rb") as f:
-            return f.read(len(MAGIC)) == MAGIC
+            return f.read(len(MAGIC)) == MAGIC or path.suffix.lower() == ".idx"
     except (IsADirectoryError, FileNotFoundError, PermissionError):
         return False
 
