@@ -588,11 +588,33 @@ class ParquetCorpus(Corpus):
                     if end > len(mask):
                         break
                     # A typed mask: pa.array([]) would be of type null, which filter() refuses.
-                    writer.write_batch(batch.filter(pa.array(mask[row:end], type=pa.bool_())))
+                    writer.write_batch(_filter_batch(batch, pa.array(mask[row:end], type=pa.bool_())))
                     row = end
                 if row != len(mask) or end != row:  # damaged (all columns against the text's), or changed
                     raise CorpusError(f"{self.path}: cannot read Parquet (its rows differ from those read "
                                       f"before: {self._n_rows})")
+
+
+def _filter_batch(batch: Any, mask: Any) -> Any:
+    """``batch.filter(mask)``, also for string and binary view columns, which pyarrow cannot filter.
+
+    (pyarrow 26 has no take kernel for them; Polars writes its strings as
+    views.) Such columns are filtered as their large counterparts and cast
+    back, so the output keeps the input's schema.
+    """
+    import pyarrow as pa
+
+    try:
+        return batch.filter(mask)
+    except pa.ArrowNotImplementedError:
+        views = {getattr(pa, view)(): large() for view, large in (("string_view", pa.large_string),
+                                                                  ("binary_view", pa.large_binary))
+                 if hasattr(pa, view)}  # (pyarrow 16 and later)
+        plain = pa.schema([f.with_type(views.get(f.type, f.type)) for f in batch.schema],
+                          metadata=batch.schema.metadata)
+        if plain == batch.schema:
+            raise TypeError(f"cannot select rows of these Parquet columns ({batch.schema.types})") from None
+        return batch.cast(plain).filter(mask).cast(batch.schema)
 
 
 class HfCorpus(Corpus):
