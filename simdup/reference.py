@@ -136,6 +136,8 @@ def choose_matches(doc: npt.NDArray[np.int64], ids: npt.NDArray[np.uint64], dist
         rows = np.sort(by_rank[bounds[low]:bounds[high]])  # (by document, nearest first)
         rows = rows[chosen[doc[rows]] < 0]  # documents not matched in an earlier turn
         low = high
+        if len(rows) < _TURN_PAIRS:
+            width *= 2
         if not len(rows):
             continue
         jac = jaccard(doc[rows], ids[rows].astype(np.int64))  # (the ids of a corpus's index are positions)
@@ -143,8 +145,6 @@ def choose_matches(doc: npt.NDArray[np.int64], ids: npt.NDArray[np.uint64], dist
         ok = rows[(jac >= threshold) | np.isnan(jac)]  # NaN: no text to check, the fingerprint decides
         first_ok = ok[np.r_[True, doc[ok[1:]] != doc[ok[:-1]]]] if len(ok) else ok
         chosen[doc[first_ok]] = first_ok
-        if len(rows) < _TURN_PAIRS:
-            width *= 2
     matched = np.flatnonzero(chosen >= 0)
     rows = chosen[matched]
     return ReferenceMatches(matched, ids[rows], dist[rows], jac_of[rows])

@@ -12,7 +12,6 @@ run); imports no command module.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from ..index import SimHashIndex
 from ..index._file import MAGIC
 from ._common import CliError, CommandHasher, hasher_from_args, same_path, warn
 from ._dedup_inputs import input_files
-from ._index_names import add_documents, index_hasher, index_lock, load_index, names_path, save_index
+from ._index_names import (add_documents, index_hasher, index_lock, load_index, names_path, new_index,
+                           save_index)
 
 
 @dataclass
@@ -151,9 +151,7 @@ def update_index(args: argparse.Namespace, ref: Reference, names: list[str], fps
         elif ref.index is not None:
             index, meta = ref.index, ref.meta
         else:
-            index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
-            meta = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
-                    "input_type": args.input_type, "html_content": args.html_content}
+            index, meta = new_index(args, len(fps))
         replaced = add_documents(index, meta, names, fps, replace=True)
         save_index(index, meta, ref.update)
     return {"index": str(ref.update), "added": len(names) - replaced, "replaced": replaced,

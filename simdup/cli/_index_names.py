@@ -25,7 +25,7 @@ from ..index._names import save_with_names as save_index
 from .._core import hash_strings
 from ._common import CliError, CommandHasher, hasher_from_args, same_path
 
-__all__ = ["add_documents", "index_hasher", "index_lock", "load_index", "names_path", "save_index"]
+__all__ = ["add_documents", "index_hasher", "index_lock", "load_index", "names_path", "new_index", "save_index"]
 
 
 def _read_names(path: Path) -> dict:
@@ -60,6 +60,15 @@ def load_index(path: Path) -> tuple[SimHashIndex, dict]:
         raise CliError(f"{names_path(path)}: names {len(names):,} of the {len(index):,} documents in {path}; "
                        "it belongs to another index (rebuild with `simdup index build`)")
     meta["names"] = names
+    return index, meta
+
+
+def new_index(args: argparse.Namespace, n: int) -> tuple[SimHashIndex, dict]:
+    """An empty index of ``args.k`` sized for ``n`` documents, and its names file's contents: the model
+    (``--model``, or None for the embedded one) and the input settings, which later runs fingerprint with."""
+    index = SimHashIndex(args.k, expected_n=max(n, 1_000))
+    meta = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
+            "input_type": args.input_type, "html_content": args.html_content}
     return index, meta
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,11 @@ import numpy as np
 
 from .._atomic import check_writable
 from ..corpus import open_corpus
-from ..index import SimHashIndex
 from ._common import (
     CommandHasher, check_paths, check_stdout, corpus_reads, hasher_from_args, model_reads, progress,
 )
-from ._index_names import add_documents, index_hasher, index_lock, load_index, names_path, save_index
+from ._index_names import (add_documents, index_hasher, index_lock, load_index, names_path, new_index,
+                           save_index)
 
 
 BATCH = 8192
@@ -61,9 +60,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     check_writable(path)
     check_writable(names_path(path))
     names, fps = _with_tokens(*_index_documents(args, hasher_from_args(args)))
-    index = SimHashIndex(args.k, expected_n=max(len(fps), 1_000))
-    meta: dict = {"model": os.path.abspath(args.model) if args.model else None, "names": {},
-                  "input_type": args.input_type, "html_content": args.html_content}
+    index, meta = new_index(args, len(fps))
     add_documents(index, meta, names, fps)
     with index_lock(path):
         save_index(index, meta, path)
