@@ -81,6 +81,7 @@ def jaccard_pairs(
 INDEX_MAX_K: int
 INDEX_MAX_DIR_BITS: int
 INDEX_BUFFER_CAP: int
+INDEX_MAX_SEGMENT: int
 
 def index_dir_bits(n: int, p: int) -> int: ...
 def index_sections(count: int, dir_bits: list[int]) -> dict[str, tuple[np.dtype[Any], int]]: ...

@@ -8,7 +8,7 @@
 # changing it changes the file format (FORMAT_VERSION in simdup/_index_file.py).
 
 
-def index_sections(Py_ssize_t count, list dir_bits not None):
+def index_sections(object count, list dir_bits not None):
     """The arrays of a saved index, in file order.
 
     Parameters
@@ -30,9 +30,14 @@ def index_sections(Py_ssize_t count, list dir_bits not None):
     Raises
     ------
     ValueError
-        A directory size outside ``[0, INDEX_MAX_DIR_BITS]``.
+        A count outside ``[0, INDEX_MAX_SEGMENT]`` or a directory size
+        outside ``[0, INDEX_MAX_DIR_BITS]``.
     """
     cdef int t, d
+    # ``object``, not Py_ssize_t: a crafted file header may hold any integer,
+    # and it must be refused as a bad count, not an OverflowError.
+    if not 0 <= count <= IX_MAX_SEGMENT:
+        raise ValueError(f"a segment of {count} items")
     u64, u32 = np.dtype(np.uint64), np.dtype(np.uint32)
     out = {"fps": (u64, count), "ids": (u64, count), "id_order": (u32, count)}
     for t in range(len(dir_bits)):

@@ -18,8 +18,15 @@
 cdef enum:
     IX_BUFFER_CAP = 1024     # unsorted insert buffer; built into a segment when full
 
+# Rows are uint32 (id_order, rows[t], the directories' offsets), and
+# 0xFFFFFFFF is kept free as a sentinel: a segment holds fewer items.
+cdef Py_ssize_t IX_MAX_SEGMENT = 0xFFFFFFFE
+
 INDEX_BUFFER_CAP = IX_BUFFER_CAP
 """Items the insert buffer of a :class:`HammingIndex` holds before they become a segment."""
+
+INDEX_MAX_SEGMENT = IX_MAX_SEGMENT
+"""Most items one segment (and so one saved index file) holds: row numbers are uint32."""
 
 
 cdef struct IxSeg:
@@ -237,7 +244,7 @@ cdef _Segment _ix_build_segment(const IxDesign* design, object fps_arr, object i
     cdef const uint64_t* src_i = _ix_u64ptr(ids_arr)
     cdef Py_ssize_t maxnb = 1
     cdef uint32_t* cursor
-    if n >= 0xFFFFFFFF:
+    if n > IX_MAX_SEGMENT:
         raise ValueError("a segment holds fewer than 2**32 - 1 fingerprints")
     seg.set_items(np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
                   np.empty(n, dtype=np.uint32))

@@ -73,7 +73,7 @@ cdef IxTable* _ix_parse_design(list tables) except NULL:
 
 cdef int _ix_check_items(object fps, object ids, object id_order) except -1:
     cdef Py_ssize_t n = fps.shape[0]
-    if n >= 0xFFFFFFFF or ids.shape[0] != n or id_order.shape[0] != n:
+    if n > IX_MAX_SEGMENT or ids.shape[0] != n or id_order.shape[0] != n:
         raise ValueError("inconsistent array lengths")
     return 0
 

@@ -203,6 +203,34 @@ def test_index_loader_crafted_headers(data, mmap):
     _load_index(data, mmap, None)
 
 
+def _int_paths(obj, path=()):
+    """The path of every integer in a JSON value."""
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, int):
+        yield path
+    elif isinstance(obj, dict):
+        for i, key in enumerate(sorted(obj)):
+            yield from _int_paths(obj[key], path + (i,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _int_paths(v, path + (i,))
+
+
+@pytest.mark.parametrize("value", [-1, 2**31, 2**32 - 1, 2**63, 2**64, 2**70, -2**70])
+def test_index_loader_out_of_range_header_integers(value):
+    # Every integer of the header, one at a time, beyond what C types hold:
+    # the long fuzz run once found a count of 2**64 reaching a Py_ssize_t
+    # (OverflowError). Each must be refused as a damaged file, or load and work.
+    hlen = int.from_bytes(INDEX[12:16], "little")
+    header = json.loads(INDEX[24:24 + hlen])
+    paths = list(_int_paths(header))
+    assert len(paths) > 10
+    for path in paths:
+        crafted = _set_path(header, list(path), value)
+        _load_index(_with_header(INDEX, json.dumps(crafted).encode()), False, None)
+
+
 # The same with the long budget, opt-in (pytest --run-slow).
 
 @pytest.mark.slow

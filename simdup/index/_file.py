@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from simdup._core import INDEX_MAX_DIR_BITS, index_sections, xxh64
+from simdup._core import INDEX_MAX_DIR_BITS, INDEX_MAX_SEGMENT, index_sections, xxh64
 from simdup._atomic import atomic_output
 
 MAGIC = b"SIMDUPIX"
@@ -123,7 +123,7 @@ def _check_header(h: Any, version: int = FORMAT_VERSION) -> None:
                      ("fingerprint_spec_version", int), ("sections", list), ("data_bytes", int)):
         if not isinstance(h.get(key), typ) or isinstance(h.get(key), bool):
             raise _bad(f"header field {key!r} missing or mistyped")
-    if h["count"] < 0 or len(h["dir_bits"]) != len(h["tables"]):
+    if not 0 <= h["count"] <= INDEX_MAX_SEGMENT or len(h["dir_bits"]) != len(h["tables"]):
         raise _bad("inconsistent header")
     if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= INDEX_MAX_DIR_BITS
                for d in h["dir_bits"]):
