@@ -61,11 +61,23 @@ def _index_bytes() -> bytes:
         return f.read()
 
 
+def _window_index_bytes() -> bytes:
+    """An index with a window of both kinds, so its header has ``size``, ``seconds`` and ``last``."""
+    ix = SimHashIndex(3, expected_n=100, window_size=50, window_seconds=60.0, clock=lambda: 1000.0)
+    ix.add_many(np.arange(40, dtype=np.uint64) * 977, np.arange(40, dtype=np.uint64))
+    path = os.path.join(_TMP, "window.idx")
+    ix.save(path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 MODEL = _model_bytes()
 INDEX = _index_bytes()
+WINDOW_INDEX = _window_index_bytes()
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.sampled_from([10**400, -10**400])
+    | st.floats(allow_nan=False)
     | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=12)
@@ -116,12 +128,14 @@ def _with_header(raw: bytes, header: bytes) -> bytes:
 
 @st.composite
 def crafted_index(draw) -> bytes:
-    """A header with one field replaced by arbitrary JSON, and a valid checksum."""
-    hlen = int.from_bytes(INDEX[12:16], "little")
-    header = json.loads(INDEX[24:24 + hlen])
+    """A header (of an index with or without a window) with one field replaced by arbitrary JSON,
+    and a valid checksum."""
+    raw = draw(st.sampled_from([INDEX, WINDOW_INDEX]))
+    hlen = int.from_bytes(raw[12:16], "little")
+    header = json.loads(raw[24:24 + hlen])
     path = draw(st.lists(st.integers(0, 50), min_size=1, max_size=4))
     header = _set_path(header, path, draw(json_values))
-    return _with_header(INDEX, json.dumps(header).encode())
+    return _with_header(raw, json.dumps(header).encode())
 
 
 @st.composite
@@ -165,7 +179,11 @@ def _load_index(data: bytes, mmap: bool, verify: bool | None) -> None:
     ix.query_many(np.arange(0, 2**64 - 1, 2**54, dtype=np.uint64))
     _ = 3 in ix
     ix.add(12345, 2**63 + 1)
-    ix.remove(2**63 + 1)
+    # A window may evict what was just added (a far-future latest time in the
+    # header: window times never go backwards), so remove only what is held.
+    windowed = ix.window_size is not None or ix.window_seconds is not None
+    if not windowed or 2**63 + 1 in ix:
+        ix.remove(2**63 + 1)
 
 
 def _model_damage(data):
@@ -192,7 +210,8 @@ def test_model_loader_crafted_arrays(arrays):
 
 
 @SHORT
-@given(damaged(INDEX), st.booleans(), st.sampled_from([None, True, False]))
+@given(st.sampled_from([INDEX, WINDOW_INDEX]).flatmap(damaged), st.booleans(),
+       st.sampled_from([None, True, False]))
 def test_index_loader_damaged_files(data, mmap, verify):
     _load_index(data, mmap, verify)
 
@@ -203,32 +222,34 @@ def test_index_loader_crafted_headers(data, mmap):
     _load_index(data, mmap, None)
 
 
-def _int_paths(obj, path=()):
-    """The path of every integer in a JSON value."""
+def _number_paths(obj, path=()):
+    """The path of every number in a JSON value."""
     if isinstance(obj, bool):
         return
-    if isinstance(obj, int):
+    if isinstance(obj, (int, float)):
         yield path
     elif isinstance(obj, dict):
         for i, key in enumerate(sorted(obj)):
-            yield from _int_paths(obj[key], path + (i,))
+            yield from _number_paths(obj[key], path + (i,))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield from _int_paths(v, path + (i,))
+            yield from _number_paths(v, path + (i,))
 
 
-@pytest.mark.parametrize("value", [-1, 2**31, 2**32 - 1, 2**63, 2**64, 2**70, -2**70])
-def test_index_loader_out_of_range_header_integers(value):
-    # Every integer of the header, one at a time, beyond what C types hold:
-    # the long fuzz run once found a count of 2**64 reaching a Py_ssize_t
-    # (OverflowError). Each must be refused as a damaged file, or load and work.
-    hlen = int.from_bytes(INDEX[12:16], "little")
-    header = json.loads(INDEX[24:24 + hlen])
-    paths = list(_int_paths(header))
+@pytest.mark.parametrize("raw", [INDEX, WINDOW_INDEX], ids=["plain", "window"])
+@pytest.mark.parametrize("value", [-1, 2**31, 2**32 - 1, 2**63, 2**64, 2**70, -2**70, 10**400, 1e308, -0.0])
+def test_index_loader_out_of_range_header_numbers(raw, value):
+    # Every number of the header, one at a time, beyond what C types (or a
+    # float) hold: the long fuzz run once found a count of 2**64 reaching a
+    # Py_ssize_t (OverflowError). Each must be refused as a damaged file, or
+    # load and work.
+    hlen = int.from_bytes(raw[12:16], "little")
+    header = json.loads(raw[24:24 + hlen])
+    paths = list(_number_paths(header))
     assert len(paths) > 10
     for path in paths:
         crafted = _set_path(header, list(path), value)
-        _load_index(_with_header(INDEX, json.dumps(crafted).encode()), False, None)
+        _load_index(_with_header(raw, json.dumps(crafted).encode()), False, None)
 
 
 # The same with the long budget, opt-in (pytest --run-slow).
@@ -249,7 +270,8 @@ def test_model_loader_crafted_arrays_long(arrays):
 
 @pytest.mark.slow
 @LONG
-@given(damaged(INDEX), st.booleans(), st.sampled_from([None, True, False]))
+@given(st.sampled_from([INDEX, WINDOW_INDEX]).flatmap(damaged), st.booleans(),
+       st.sampled_from([None, True, False]))
 def test_index_loader_damaged_files_long(data, mmap, verify):
     _load_index(data, mmap, verify)
 

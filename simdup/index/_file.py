@@ -96,18 +96,26 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _finite(x: Any) -> bool:
+    """A JSON number a float holds: not a bool, not infinite, not an integer past 1.8e308."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # JSON integers have no bound; float() of 10**400 fails
+        return False
+
+
 def _check_window(w: Any) -> None:
     """The ``window`` header field: limits as :func:`simdup.index._window.check_window` accepts them."""
     if not isinstance(w, dict) or set(w) != {"size", "seconds", "last"}:
         raise _bad("bad window")
     size, seconds, last = w["size"], w["seconds"], w["last"]
-    if last is not None and not (isinstance(last, (int, float)) and not isinstance(last, bool)
-                                 and math.isfinite(last)):
+    if last is not None and not _finite(last):
         raise _bad("bad window time")
     if size is not None and not (_is_int(size) and size >= 1):
         raise _bad("bad window size")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-                                    and math.isfinite(seconds) and seconds > 0):
+    if seconds is not None and not (_finite(seconds) and seconds > 0):
         raise _bad("bad window seconds")
     if size is None and seconds is None:
         raise _bad("a window without limits")
