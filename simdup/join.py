@@ -39,34 +39,37 @@ class Pairs(NamedTuple):
     distance: npt.NDArray[np.uint8]
 
 
-def join_masks(k: int, n: int, record_cost: float = 0.0) -> npt.NDArray[np.uint64]:
-    """Table keys (bit masks) for a self-join of ``n`` fingerprints at distance ``k``.
+def join_masks(k: int, n: int, record_cost: float = 0.0, n_left: int | None = None) -> npt.NDArray[np.uint64]:
+    """Table keys (bit masks) for a join of ``n`` fingerprints at distance ``k``.
 
     Tries ``b`` = k+1 .. k+6 blocks and keeps the design with the lowest
-    estimated cost: per table, packing the keys, a radix sort (11-bit digits;
-    a pass scatters memory and costs about three comparisons, measured) and
-    the pair comparisons inside runs of equal keys (uniform fingerprints).
+    estimated cost: per table, packing the keys, a radix sort (a pass
+    scatters memory and costs about three comparisons, measured) and the pair
+    comparisons inside runs of equal keys (uniform fingerprints).
     ``record_cost`` adds a cost per fingerprint per table, in comparisons: on
     a cluster each table moves every fingerprint through a shuffle, which
-    favours fewer tables with longer runs (:mod:`simdup.distributed.join`). Any design
-    finds the same pairs.
+    favours fewer tables with longer runs (:mod:`simdup.distributed.join`).
+    ``n_left`` is for a join of the first ``n_left`` fingerprints with the
+    rest (``_core.self_join``'s mode): a run then costs the product of its
+    two parts, not all its pairs, which also favours fewer tables when one
+    side is small. Any design finds the same pairs.
     """
     k = check_k(k, MAX_K)
     if k == 0:
         return np.array([2**64 - 1], dtype=np.uint64)
-    blocks = _design(k, n, record_cost)[1]
+    blocks = _design(k, n, record_cost, n_left)[1]
     edges = [round(64 * b / blocks) for b in range(blocks + 1)]
     block_masks = [((1 << (hi - lo)) - 1) << lo for lo, hi in zip(edges, edges[1:])]
     masks = [sum(chosen) for chosen in combinations(block_masks, blocks - k)]
     return np.array(masks, dtype=np.uint64)
 
 
-def join_cost(k: int, n: int) -> float:
+def join_cost(k: int, n: int, n_left: int | None = None) -> float:
     """The estimated cost of :func:`join_masks`' design for ``n`` fingerprints, in comparisons."""
-    return _design(check_k(k, MAX_K), n, 0.0)[0] if k else float(n)
+    return _design(check_k(k, MAX_K), n, 0.0, n_left)[0] if k else float(n)
 
 
-def _design(k: int, n: int, record_cost: float) -> tuple[float, int]:
+def _design(k: int, n: int, record_cost: float, n_left: int | None = None) -> tuple[float, int]:
     """The cheapest design's estimated cost and its number of blocks (see :func:`join_masks`)."""
     best: tuple[float, int] | None = None
     for blocks in range(k + 1, min(k + 7, 64) + 1):
@@ -74,8 +77,11 @@ def _design(k: int, n: int, record_cost: float) -> tuple[float, int]:
         if tables > 2000:
             break
         key_bits = 64 * (blocks - k) // blocks
-        per_run = max(n / 2.0**key_bits, 1.0)
-        cost = tables * n * (1 + record_cost + 3 * -(-key_bits // _core.JOIN_RADIX_BITS) + per_run / 2)
+        if n_left is None:  # all pairs inside a run: n * (n / 2**key_bits) / 2, at least a scan
+            pairs = n * max(n / 2.0**key_bits, 1.0) / 2
+        else:  # left rows against right rows of each run only
+            pairs = n_left * (n - n_left) / 2.0**key_bits
+        cost = tables * (n * (1 + record_cost + 3 * -(-key_bits // _core.JOIN_RADIX_BITS)) + pairs)
         if best is None or cost < best[0]:
             best = (cost, blocks)
     assert best is not None
@@ -149,7 +155,7 @@ def threaded_join(unique: npt.NDArray[np.uint64], k: int, progress: ProgressFact
     keys (32 bytes a fingerprint). With ``n_left``, only the pairs of a
     fingerprint before ``n_left`` and one from it on (``_core.self_join``).
     """
-    masks = join_masks(k, len(unique))
+    masks = join_masks(k, len(unique), n_left=n_left if n_left >= 0 else None)
     if (progress is None and threads <= 1) or not len(unique):
         return _core.self_join(unique, masks, k, 0, n_left)
     # Runs of consecutive tables, a call each: a call allocates its sort arrays once for its run

@@ -101,7 +101,7 @@ def reference_candidates(fps: npt.NDArray[np.uint64], n_tokens: npt.NDArray[np.i
     per_query = plan.expected_candidates * len(index) / max(plan.expected_n, 1)
     if how not in ("auto", "join", "query"):
         raise ValueError(f'how must be "auto", "join" or "query", got {how!r}')
-    if how == "join" or (how == "auto" and len(has) * per_query > join_cost(k, len(has) + len(index))):
+    if how == "join" or (how == "auto" and len(has) * per_query > join_cost(k, len(has) + len(index), n_left=len(has))):
         ref_fps, ref_ids = index.items()
         return _ordered(has, ref_ids, find_duplicates_between(fps[has], ref_fps, k, threads=threads))
     offsets, ids, dist = index.query_many(fps, n_threads=threads, n_tokens=n_tokens)

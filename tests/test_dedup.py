@@ -106,15 +106,25 @@ def test_reference_candidates_by_join_equal_those_by_query() -> None:
 
 @pytest.mark.parametrize("k", range(11))
 @pytest.mark.parametrize("n", [10, 10**6, 10**9])
-def test_join_masks_cover_every_pattern_of_k_differing_bits(k: int, n: int) -> None:
-    # Pigeonhole: whatever k bits differ, some table's key avoids all of them.
-    masks = [int(m) for m in join_masks(k, n)]
+@pytest.mark.parametrize("left", [None, 1, 10])
+def test_join_masks_cover_every_pattern_of_k_differing_bits(k: int, n: int, left: int | None) -> None:
+    # Pigeonhole: whatever k bits differ, some table's key avoids all of them (a self-join's design,
+    # or a join of n // left fingerprints with the rest).
+    masks = [int(m) for m in join_masks(k, n, n_left=None if left is None else n // left)]
     rng = np.random.default_rng(k)
     for _ in range(3000):
         diff = 0
         for bit in rng.choice(64, size=k, replace=False):
             diff |= 1 << int(bit)
         assert any(diff & m == 0 for m in masks)
+
+
+def test_a_small_left_side_gets_a_design_of_fewer_tables() -> None:
+    # 1M new fingerprints against 10M: a run's cost is its new rows times its reference rows, far
+    # below all its pairs, so longer runs (fewer blocks, fewer tables to sort) cost less.
+    between, self_join = join_masks(8, 11_000_000, n_left=1_000_000), join_masks(8, 11_000_000)
+    assert len(between) < len(self_join)
+    assert len(join_masks(8, 11_000_000, n_left=5_500_000)) <= len(self_join)
 
 
 def test_identical_fingerprints_are_pairs() -> None:
