@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core, hf
+from ._sorted import find_sorted
 from ._validation import check_k, is_int
 from .clustering import REASONS, Evidence, KeepRule, Settled, choose_kept, cluster_winners, clusters, settle
 from .hasher import SimHasher
@@ -563,8 +564,7 @@ def hub_links(pairs: Pairs, heads: npt.NDArray[np.int64], hubs: npt.NDArray[np.i
 
     def later_hubs(x: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         # Where x's later hubs start in `hubs`, and how many hubs x's group has (x included).
-        at = np.minimum(np.searchsorted(groups, x), len(groups) - 1)
-        found = groups[at] == x
+        at, found = find_sorted(groups, x)
         return np.where(found, start[at], 0), np.where(found, count[at] + 1, 1)
 
     start_i, n_i = later_hubs(i)

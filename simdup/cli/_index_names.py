@@ -23,6 +23,7 @@ from ..index import SimHashIndex
 from ..index._names import names_path, read_names
 from ..index._names import save_with_names as save_index
 from .._core import hash_strings
+from .._sorted import find_sorted
 from ._common import CliError, CommandHasher, hasher_from_args, same_path
 
 __all__ = ["add_documents", "index_hasher", "index_lock", "load_index", "names_path", "new_index", "save_index"]
@@ -53,8 +54,7 @@ def load_index(path: Path) -> tuple[SimHashIndex, dict]:
     keys = list(meta["names"])
     key_ids = np.fromiter((int(k, 16) for k in keys), dtype=np.uint64, count=len(keys))
     stored = np.sort(index.items()[1])
-    at = np.minimum(np.searchsorted(stored, key_ids), max(len(stored) - 1, 0))
-    present = stored[at] == key_ids if len(stored) else np.zeros(len(keys), bool)
+    present = find_sorted(stored, key_ids)[1]
     names = meta["names"] if present.all() else {k: meta["names"][k] for k in np.asarray(keys, object)[present]}
     if len(names) != len(index):
         raise CliError(f"{names_path(path)}: names {len(names):,} of the {len(index):,} documents in {path}; "

@@ -25,6 +25,7 @@ import pandas as pd
 from dask.delayed import delayed
 
 from .. import _core
+from .._sorted import find_sorted
 from ..clustering import KEPT, NEAR_DUPLICATE, REASONS, REFERENCE, SAME_FINGERPRINT, cluster_winners
 from .fingerprint import with_length_and_id
 from .keys import ROW_BITS, ROW_MASK, Persist, aligned, empty_frame, positions
@@ -240,8 +241,7 @@ def _keep_partition(part: pd.DataFrame, keep: str, base: int, reference_ids: dic
         ref_labels, ref_keys = ref_labels[order], ref_keys[order]
         first = np.r_[True, ref_labels[1:] != ref_labels[:-1]]
         ref_labels, ref_keys = ref_labels[first], ref_keys[first]
-        at = np.minimum(np.searchsorted(ref_labels, labels), len(ref_labels) - 1)
-        in_reference = ref_labels[at] == labels
+        at, in_reference = find_sorted(ref_labels, labels)
         kept = np.where(in_reference, -1, kept)
         kept_reference[in_reference] = ref_keys[at[in_reference]]
     local = kept >= 0

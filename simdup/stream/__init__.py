@@ -53,6 +53,7 @@ import numpy.typing as npt
 
 from .._atomic import scratch_directory
 from .._compress import input_gzip_level
+from .._sorted import find_sorted
 from .._validation import check_k
 from ..batch import (
     DEFAULT_K,
@@ -513,8 +514,7 @@ class FileDedup:
 
         def jaccard(doc: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
             key = key.astype(np.uint64)  # (choose_matches passes the ids as int64: the same bits)
-            at = np.minimum(np.searchsorted(found, key), max(len(found) - 1, 0))
-            has = found[at] == key if len(found) else np.zeros(len(key), bool)
+            at, has = find_sorted(found, key)
             out = np.full(len(doc), np.nan)
             if has.any():
                 out[has] = self._jaccard(pool, doc[has], row[at[has]], self.verify)

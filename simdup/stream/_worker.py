@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _core
+from .._sorted import find_sorted
 from ..batch import document_length, text_shingle_sets
 from ..corpus import parse_jsonl_line
 from ..hasher import SimHasher
@@ -190,8 +191,7 @@ def pick_texts(task: tuple[ScanTask, str]) -> tuple[ScanResult, npt.NDArray[np.u
         result.usage = usage()
         return result, np.empty(0, np.uint64)
     hashed = _core.hash_strings([i.encode("utf-8", "surrogatepass") for i in ids])
-    at = np.minimum(np.searchsorted(keys, hashed), len(keys) - 1)
-    wanted = np.flatnonzero(keys[at] == hashed).tolist()
+    wanted = np.flatnonzero(find_sorted(keys, hashed)[1]).tolist()
     if wanted:
         prepare = _state["preparer"]
         result.text = _spill.write(block.spill_dir, "reference-text", [prepare.text_bytes(docs[x]) for x in wanted])
